@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make run` (set up, index, serve) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MODEL_DIR := models/m3e-small
+STAMP := $(VENV)/.installed
+
+.PHONY: install index run test bench clean
+
+install: $(STAMP) $(MODEL_DIR)/config.json
+
+# torch first, pinned to the CPU build this machine holds; any other request pulls a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(MODEL_DIR)/config.json: | $(STAMP)
+	$(PY) -m indexer fetch-model --target $(MODEL_DIR)
+
+index: install
+	$(PY) -m indexer build
+
+run: install
+	$(PY) -m service
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf var test-artifacts

@@ -1,0 +1,60 @@
+"""FAISS inner-product index: exact for small corpora, HNSW above a configurable size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+_HNSW_NEIGHBOURS = 32
+_HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 128
+
+
+class DenseIndex:
+    def __init__(self, index: faiss.Index) -> None:
+        self._index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, hnsw_threshold: int) -> DenseIndex:
+        dimension = vectors.shape[1]
+        if len(vectors) > hnsw_threshold:
+            index = faiss.IndexHNSWFlat(dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+        else:
+            index = faiss.IndexFlatIP(dimension)  # vectors are normalised: inner product == cosine
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(index)
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def kind(self) -> str:
+        return "hnsw" if isinstance(self._index, faiss.IndexHNSWFlat) else "flat"
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k nearest chunks; rows are -1 where fewer exist."""
+        if isinstance(self._index, faiss.IndexHNSWFlat):
+            self._index.hnsw.efSearch = max(HNSW_EF_SEARCH, k)
+        scores, rows = self._index.search(query.reshape(1, -1).astype(np.float32), min(k, self.size))
+        return scores[0], rows[0]
+
+    def scores_for(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact cosine of the query with the given rows (for fusing with lexical candidates)."""
+        vectors = self.vectors(rows)
+        return vectors @ query.astype(np.float32)
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        if rows is None:
+            return self._index.reconstruct_n(0, self.size)
+        return np.vstack([self._index.reconstruct(int(r)) for r in rows]) if len(rows) else np.zeros((0, 0))
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> DenseIndex:
+        return cls(faiss.read_index(str(path)))

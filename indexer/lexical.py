@@ -1,0 +1,35 @@
+"""BM25 over jieba tokens (bm25s), scoring every chunk so it can be fused and filtered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+
+class LexicalIndex:
+    def __init__(self, bm25: bm25s.BM25, size: int) -> None:
+        self._bm25 = bm25
+        self.size = size
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]]) -> LexicalIndex:
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        # an empty chunk still needs a row, so every chunk keeps its row number
+        bm25.index([tokens or [""] for tokens in token_lists], show_progress=False)
+        return cls(bm25, len(token_lists))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query (zeros when no token is known)."""
+        known = [t for t in query_tokens if t in self._bm25.vocab_dict]
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        self._bm25.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(directory), show_progress=False), size)

@@ -1,0 +1,135 @@
+"""The on-disk index: versioned directories behind an atomically swapped `current` link.
+
+Layout: INDEX/current -> versions/<index_version>/ holding manifest.json, documents.jsonl,
+chunks.jsonl, tokens.jsonl, dense.faiss and lexical/. A build writes a new version beside the
+old one and then replaces the link with os.replace, so a reader sees either version whole,
+and a build killed at any moment leaves the previous version served.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from indexer.datatypes import Chunk, Document
+from indexer.dense import DenseIndex
+from indexer.lexical import LexicalIndex
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+VERSIONS = "versions"
+
+
+class IndexNotFound(FileNotFoundError):
+    """No complete index exists at the given directory."""
+
+
+@dataclass(slots=True)
+class IndexStore:
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]  # row i of both indexes is chunks[i]
+    tokens: list[list[str]]
+    dense: DenseIndex
+    lexical: LexicalIndex
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["index_version"])
+
+    def save(self, index_dir: Path) -> Path:
+        """Write this store as a new version and make it current; returns the version's folder."""
+        versions = index_dir / VERSIONS
+        versions.mkdir(parents=True, exist_ok=True)
+        staging = versions / f".tmp-{uuid.uuid4().hex}"
+        staging.mkdir()
+        _write_jsonl(staging / "documents.jsonl", (_document_dict(d) for d in self.documents.values()))
+        _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in self.chunks))
+        _write_jsonl(staging / "tokens.jsonl", self.tokens)
+        self.dense.save(staging / "dense.faiss")
+        self.lexical.save(staging / "lexical")
+        _write_json(staging / "manifest.json", self.manifest)  # written last: marks a whole version
+        final = versions / self.version
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(staging, final)
+        _point_current(index_dir, final)
+        _prune(index_dir, keep=final.name)
+        return final
+
+    @classmethod
+    def load(cls, index_dir: Path) -> IndexStore:
+        folder = current_version_dir(index_dir)
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexNotFound(f"index at {index_dir} has an unsupported format; rebuild it")
+        documents = {d["source"]: Document(**d) for d in _read_jsonl(folder / "documents.jsonl")}
+        chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
+        tokens = list(_read_jsonl(folder / "tokens.jsonl"))
+        dense = DenseIndex.load(folder / "dense.faiss")
+        lexical = LexicalIndex.load(folder / "lexical", len(chunks))
+        if not len(chunks) == len(tokens) == dense.size:
+            raise IndexNotFound(f"index at {folder} is inconsistent; rebuild it")
+        return cls(manifest, documents, chunks, tokens, dense, lexical)
+
+
+def current_version_dir(index_dir: Path) -> Path:
+    link = index_dir / CURRENT
+    folder = link.resolve() if link.is_symlink() else None
+    if folder is None or not (folder / "manifest.json").is_file():
+        raise IndexNotFound(f"no index at {index_dir} (build one with `python -m indexer build`)")
+    return folder
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    return json.loads((current_version_dir(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _point_current(index_dir: Path, target: Path) -> None:
+    temporary_link = index_dir / f".{CURRENT}-{uuid.uuid4().hex}"
+    os.symlink(Path(VERSIONS) / target.name, temporary_link)
+    os.replace(temporary_link, index_dir / CURRENT)  # atomic on POSIX: readers never see a gap
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    """Remove superseded versions and leftovers of killed builds (already-loaded readers are unaffected)."""
+    for entry in (index_dir / VERSIONS).iterdir():
+        if entry.name != keep:
+            shutil.rmtree(entry, ignore_errors=True)
+    for entry in index_dir.glob(f".{CURRENT}-*"):
+        entry.unlink(missing_ok=True)
+
+
+def _document_dict(doc: Document) -> dict[str, str]:
+    return {"source": doc.source, "title": doc.title, "text": doc.text, "sha256": doc.sha256}
+
+
+def _write_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_jsonl(path: Path) -> Iterable[Any]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)

@@ -1,0 +1,43 @@
+"""jieba set-up with the domain dictionary, and tokenisation for the lexical index."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+from pathlib import Path
+
+import jieba
+
+_USER_DICT = Path(__file__).with_name("userdict.txt")
+# Function words that carry no retrieval signal in policy prose.
+_STOPWORDS = frozenset(
+    "的 了 和 与 及 是 在 对 将 把 为 以 等 也 又 并 而 之 其 中 上 下 有 于 就 都 着 被 从 向 由 "
+    "这 那 我们 你 他 她 它 个 年 如何 怎么 怎样 什么 哪些 哪 多少 几 吗 呢 吧 啊 请问 是否".split()
+)
+_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff]")
+
+
+@cache
+def tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer with the domain dictionary loaded; built once per process."""
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.load_userdict(str(_USER_DICT))
+    return tok
+
+
+def segment(normalized: str) -> list[str]:
+    """Search-mode tokens of normalised text, without punctuation and stopwords."""
+    return [
+        token
+        for token in tokenizer().cut_for_search(normalized)
+        if token not in _STOPWORDS and _WORDLIKE.search(token)
+    ]
+
+
+def word_frequency(word: str) -> int:
+    """How often jieba's dictionary saw the word (0 when unknown)."""
+    tok = tokenizer()
+    tok.check_initialized()
+    return int(tok.FREQ.get(word, 0))

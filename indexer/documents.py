@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,8 @@ logger = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".md")
 # Only encodings a Chinese office plausibly produces; a wider set lets random bytes "decode" as cp1252.
 _CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "utf_16", "utf_32"]
-_TITLE_CHARS = 80
+_TITLE_CHARS = 40
+_TITLE_END = re.compile(r"[。；;！？!?]")
 
 
 class UndecodableFile(ValueError):
@@ -69,9 +71,9 @@ def load_documents(corpus_dir: Path) -> Iterator[Document]:
 
 
 def guess_title(text: str, source: str) -> str:
-    """The first non-empty line (a Markdown heading's text for .md), else the file name."""
+    """The first sentence of the first non-empty line (a Markdown heading's text), else the file name."""
     for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
+        line = _TITLE_END.split(line.strip().lstrip("#").strip(), maxsplit=1)[0].strip()
         if line:
             return line[:_TITLE_CHARS]
     return Path(source).stem

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import math
+from collections import Counter
+
 import bm25s
 import numpy as np
 
 
 class LexicalIndex:
-    def __init__(self, bm25: bm25s.BM25, size: int) -> None:
+    def __init__(self, bm25: bm25s.BM25, token_lists: list[list[str]]) -> None:
         self._bm25 = bm25
-        self.size = size
+        self.size = len(token_lists)
+        self._document_frequency = Counter(t for tokens in token_lists for t in set(tokens))
 
     @classmethod
     def build(cls, token_lists: list[list[str]]) -> LexicalIndex:
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
         # an empty chunk still needs a row, so every chunk keeps its row number
         bm25.index([tokens or [""] for tokens in token_lists], show_progress=False)
-        return cls(bm25, len(token_lists))
+        return cls(bm25, token_lists)
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query (zeros when no token is known)."""
@@ -27,9 +31,13 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency; a token no chunk contains weighs the most."""
+        return math.log((self.size + 1) / (self._document_frequency.get(token, 0) + 0.5))
+
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path, size: int) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(directory), show_progress=False), size)
+    def load(cls, directory: Path, token_lists: list[list[str]]) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(directory), show_progress=False), token_lists)

@@ -76,7 +76,7 @@ class IndexStore:
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
         tokens = list(_read_jsonl(folder / "tokens.jsonl"))
         dense = DenseIndex.load(folder / "dense.faiss")
-        lexical = LexicalIndex.load(folder / "lexical", len(chunks))
+        lexical = LexicalIndex.load(folder / "lexical", tokens)
         if not len(chunks) == len(tokens) == dense.size:
             raise IndexNotFound(f"index at {folder} is inconsistent; rebuild it")
         return cls(manifest, documents, chunks, tokens, dense, lexical)

@@ -1,0 +1,1 @@
+"""FastAPI service: hybrid search and extractive answers with exact citations."""

@@ -1,0 +1,56 @@
+"""python -m service: bring the index up to date with the corpus, then serve with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from indexer.build import build_index
+from indexer.embedding import SentenceTransformerEmbedder
+from indexer.store import IndexNotFound, read_manifest
+from indexer.documents import iter_corpus_files, sha256_bytes
+from service.app import create_app
+from service.config import Settings
+
+logger = logging.getLogger("service")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    parser.add_argument("--host", help="default RAGQA_HOST (127.0.0.1)")
+    parser.add_argument("--port", type=int, help="default RAGQA_PORT (8000)")
+    parser.add_argument("--no-build", action="store_true", help="serve whatever index exists")
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    settings = Settings(**overrides)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    embedder = None
+    if settings.build_on_start and not args.no_build and index_is_stale(settings):
+        embedder = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+        try:
+            report = build_index(settings, lambda: embedder, progress=sys.stderr.isatty())
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        logger.info("%s", report.summary())
+    uvicorn.run(create_app(settings, embedder=embedder), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def index_is_stale(settings: Settings) -> bool:
+    """True when the index is missing or the corpus files differ from those it was built from."""
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except IndexNotFound:
+        return True
+    if not settings.corpus_dir.is_dir():
+        return False
+    files = {source: sha256_bytes(path.read_bytes()) for path, source in iter_corpus_files(settings.corpus_dir)}
+    return files != manifest["files"] or manifest["model"]["name"] != settings.embedding_model
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

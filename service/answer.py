@@ -1,0 +1,186 @@
+"""Extractive answers: the sentences of the top passages that answer the question, each cited."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import opencc
+
+from indexer.chunking import split_sentences
+from indexer.datatypes import Document, Hit
+from indexer.normalize import display_text, normalize, normalize_query
+from indexer.text import segment
+from service.retriever import Evidence, Retriever
+
+_PASSAGES_READ = 3  # sentences are picked from this many top passages
+_MAX_ANSWER_CHARS = 400
+_MIN_RELATIVE_SCORE = 0.6  # a sentence must score at least this share of the best one
+_CJK = re.compile(r"[\u3400-\u9fff]")
+REFUSALS = {
+    "zh-Hans": "资料中未找到与该问题相关的内容。",
+    "zh-Hant": "資料中未找到與該問題相關的內容。",
+    "en": "The documents contain nothing that answers this question.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    id: int
+    source: str
+    chunk_id: str
+    start: int  # offsets into the original document text; quote == text[start:end]
+    end: int
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    answerable: bool
+    text: str
+    citations: list[Citation]
+    passages: list[Hit]
+    mode: str = "extractive"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    hit_rank: int
+    hit: Hit
+    start: int  # original document offsets
+    end: int
+    normalized: str
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, *, threshold: float, max_sentences: int) -> None:
+        self.retriever = retriever
+        self.threshold = threshold
+        self.max_sentences = max_sentences
+
+    def answer(self, question: str, top_k: int, mode: str = "hybrid", sources: list[str] | None = None) -> Answer:
+        hits = self.retriever.search(question, top_k, mode, sources)
+        evidence = self.retriever.evidence(question, hits)
+        if answerability(evidence) < self.threshold:
+            return Answer(question, False, refusal(question), [], hits)
+        chosen = self._pick_sentences(question, hits[:_PASSAGES_READ])
+        text, citations = _compose(chosen, self.retriever.store.documents, language(question))
+        return Answer(question, True, text, citations, hits)
+
+    def _pick_sentences(self, question: str, hits: list[Hit]) -> list[_Sentence]:
+        sentences = _unique(s for rank, hit in enumerate(hits) for s in _sentences_of(rank, hit))
+        if not sentences:
+            return []
+        normalized = normalize_query(question)
+        similarity = self.retriever.embedder.embed_documents([s.normalized for s in sentences])
+        similarity = similarity @ self.retriever.embedder.embed_query(normalized)
+        tokens = set(segment(normalized))
+        lexical = self.retriever.store.lexical
+        weights = {t: lexical.idf(t) for t in tokens}
+        total = sum(weights.values()) or 1.0
+        overlap = np.asarray([sum(w for t, w in weights.items() if t in s.normalized) / total for s in sentences])
+        rank_prior = np.asarray([1.0 / (1 + s.hit_rank) for s in sentences])
+        scores = 0.45 * _spread(similarity) + 0.4 * overlap + 0.15 * rank_prior
+        order = np.argsort(-scores, kind="stable")
+        best = float(scores[order[0]])
+        chosen: list[_Sentence] = []
+        length = 0
+        for i in order[: self.max_sentences]:
+            sentence = sentences[int(i)]
+            if chosen and (scores[i] < _MIN_RELATIVE_SCORE * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS):
+                break
+            chosen.append(sentence)
+            length += sentence.end - sentence.start
+        return chosen
+
+
+def answerability(evidence: Evidence) -> float:
+    """One 0..1 score from the two absolute signals; the threshold on it is calibrated on the dev set."""
+    dense = min(max((evidence.dense - 0.5) / 0.4, 0.0), 1.0)
+    return 0.5 * evidence.coverage + 0.5 * dense
+
+
+def refusal(question: str) -> str:
+    return REFUSALS[language(question)]
+
+
+def language(text: str) -> str:
+    if not _CJK.search(text):
+        return "en"
+    return "zh-Hant" if _t2s().convert(text) != text else "zh-Hans"
+
+
+def _sentences_of(rank: int, hit: Hit) -> list[_Sentence]:
+    chunk = hit.chunk
+    norm = normalize(chunk.text)
+    result = []
+    for a, b in split_sentences(norm.text):
+        if b - a < 4:  # a bare heading number or stray punctuation answers nothing
+            continue
+        start, end = norm.original_span(a, b)
+        result.append(_Sentence(rank, hit, chunk.start + start, chunk.start + end, norm.text[a:b]))
+    return result
+
+
+def _unique(sentences) -> list[_Sentence]:
+    """Overlapping chunks repeat sentences: keep the first (best-ranked) copy of each span."""
+    seen: set[tuple[str, int, int]] = set()
+    result = []
+    for sentence in sentences:
+        key = (sentence.hit.chunk.source, sentence.start, sentence.end)
+        if key not in seen:
+            seen.add(key)
+            result.append(sentence)
+    return result
+
+
+def _compose(chosen: list[_Sentence], documents: dict[str, Document], script: str) -> tuple[str, list[Citation]]:
+    """Readable order (by source's best rank, then position); one citation per run of adjacent sentences."""
+    source_rank: dict[str, int] = {}
+    for s in chosen:
+        source_rank.setdefault(s.hit.chunk.source, s.hit_rank)
+    ordered = sorted(chosen, key=lambda s: (source_rank[s.hit.chunk.source], s.hit.chunk.source, s.start))
+    groups: list[list[_Sentence]] = []
+    for sentence in ordered:
+        previous = groups[-1][-1] if groups else None
+        if previous and previous.hit.chunk.source == sentence.hit.chunk.source and _adjacent(previous, sentence):
+            groups[-1].append(sentence)
+        else:
+            groups.append([sentence])
+    parts, citations = [], []
+    for number, group in enumerate(groups, start=1):
+        first, last = group[0], group[-1]
+        document = first.hit.chunk
+        quote_start, quote_end = first.start, last.end
+        quote = documents[document.source].text[quote_start:quote_end]
+        citations.append(Citation(number, document.source, document.chunk_id, quote_start, quote_end, quote))
+        # the answer reads in the question's script; the citation quotes the original exactly
+        parts.append(_in_script(display_text(quote).strip(), script) + f"[{number}]")
+    return "".join(parts), citations
+
+
+def _adjacent(a: _Sentence, b: _Sentence) -> bool:
+    return 0 <= b.start - a.end <= 2
+
+
+def _in_script(text: str, script: str) -> str:
+    if script == "zh-Hant":
+        return _converter("s2t").convert(text)
+    return _converter("t2s").convert(text) if script == "zh-Hans" else text
+
+
+def _t2s() -> opencc.OpenCC:
+    return _converter("t2s")
+
+
+@cache
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.ones_like(values)

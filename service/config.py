@@ -1,0 +1,20 @@
+"""Service settings: the index settings plus serving and answering knobs, all RAGQA_* variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from indexer.settings import IndexSettings
+
+
+class Settings(IndexSettings):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    build_on_start: bool = True  # `python -m service` builds a missing or stale index first
+    # Hybrid fusion: weight of the min-max normalised dense score against the lexical one.
+    dense_weight: float = Field(0.4, ge=0.0, le=1.0)
+    candidates: int = Field(100, ge=10, le=2000)  # per retriever, before fusion
+    # Refusal: the best passage must clear this answerability score (calibrated on the dev set).
+    answer_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    answer_sentences: int = Field(3, ge=1, le=10)

@@ -1,0 +1,140 @@
+"""Hybrid retrieval: BM25 and dense candidates, min-max normalised and fused with a weight."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.datatypes import Chunk, Hit
+from indexer.embedding import Embedder
+from indexer.normalize import normalize_query
+from indexer.store import IndexStore
+from indexer.text import segment
+
+_MAX_OVERLAP = 0.5  # a hit sharing more than half of a better hit's span is a duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Scores of one query against the best passage, used to decide whether to answer at all."""
+
+    dense: float  # cosine of the query with the best passage
+    coverage: float  # IDF-weighted share of query tokens found in the top passages
+
+
+class Retriever:
+    def __init__(self, store: IndexStore, embedder: Embedder, *, dense_weight: float, candidates: int) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.dense_weight = dense_weight
+        self.candidates = candidates
+        self._rows_by_source: dict[str, np.ndarray] = {}
+        for row, chunk in enumerate(store.chunks):
+            self._rows_by_source.setdefault(chunk.source, []).append(row)  # type: ignore[arg-type]
+        self._rows_by_source = {s: np.asarray(r) for s, r in self._rows_by_source.items()}
+
+    @property
+    def sources(self) -> Collection[str]:
+        return self.store.documents.keys()
+
+    def search(self, query: str, top_k: int, mode: str = "hybrid", sources: Collection[str] | None = None) -> list[Hit]:
+        normalized = normalize_query(query)
+        allowed = self._allowed_rows(sources)
+        pool = max(self.candidates, top_k * 4)
+        scores: dict[int, float] = {}
+        if mode in ("lexical", "hybrid"):
+            lexical = self._lexical(normalized, allowed, pool)
+        if mode in ("dense", "hybrid"):
+            query_vector = self.embedder.embed_query(normalized)
+            dense = self._dense(query_vector, allowed, pool)
+        if mode == "lexical":
+            scores = lexical
+        elif mode == "dense":
+            scores = dense
+        else:
+            scores = self._fuse(lexical, dense, query_vector, normalized)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return self._deduplicated(ranked, top_k)
+
+    def evidence(self, query: str, hits: list[Hit]) -> Evidence:
+        """How well the best passages match the query, on absolute scales."""
+        if not hits:
+            return Evidence(0.0, 0.0)
+        normalized = normalize_query(query)
+        vector = self.embedder.embed_query(normalized)
+        best = self.embedder.embed_documents([hits[0].chunk.normalized])[0]
+        return Evidence(float(best @ vector), self._coverage(normalized, hits[:3]))
+
+    def _lexical(self, normalized: str, allowed: np.ndarray | None, pool: int) -> dict[int, float]:
+        scores = self.store.lexical.scores(segment(normalized))
+        if allowed is not None:
+            masked = np.zeros_like(scores)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        top = np.argsort(-scores, kind="stable")[:pool]
+        return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+
+    def _dense(self, vector: np.ndarray, allowed: np.ndarray | None, pool: int) -> dict[int, float]:
+        if allowed is not None and len(allowed) <= pool:
+            return dict(zip(allowed.tolist(), self.store.dense.scores_for(vector, allowed).tolist(), strict=True))
+        wanted = pool if allowed is None else min(self.store.dense.size, pool * 8)
+        values, rows = self.store.dense.search(vector, wanted)
+        allowed_set = None if allowed is None else set(allowed.tolist())
+        found = {int(r): float(v) for v, r in zip(values, rows, strict=True) if r >= 0}
+        return {r: v for r, v in found.items() if allowed_set is None or r in allowed_set}
+
+    def _fuse(self, lexical: dict[int, float], dense: dict[int, float], vector: np.ndarray, normalized: str):
+        rows = np.asarray(sorted(set(lexical) | set(dense)))
+        if not len(rows):
+            return {}
+        missing = np.asarray([r for r in rows if r not in dense])
+        if len(missing):  # a lexical candidate the dense pool missed still gets its exact cosine
+            dense = {**dense, **dict(zip(missing.tolist(), self.store.dense.scores_for(vector, missing).tolist()))}
+        lexical_scores = np.asarray([lexical.get(int(r), 0.0) for r in rows])
+        dense_scores = np.asarray([dense[int(r)] for r in rows])
+        fused = self.dense_weight * _min_max(dense_scores) + (1 - self.dense_weight) * _max_scaled(lexical_scores)
+        return dict(zip(rows.tolist(), fused.tolist(), strict=True))
+
+    def _deduplicated(self, ranked: list[tuple[int, float]], top_k: int) -> list[Hit]:
+        hits: list[Hit] = []
+        for row, score in ranked:
+            chunk = self.store.chunks[row]
+            if not any(_overlaps(chunk, kept.chunk) for kept in hits):
+                hits.append(Hit(chunk, score))
+                if len(hits) == top_k:
+                    break
+        return hits
+
+    def _allowed_rows(self, sources: Collection[str] | None) -> np.ndarray | None:
+        if sources is None:
+            return None
+        parts = [self._rows_by_source[s] for s in sources if s in self._rows_by_source]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _coverage(self, normalized: str, hits: list[Hit]) -> float:
+        tokens = set(segment(normalized))
+        if not tokens:
+            return 0.0
+        text = "".join(hit.chunk.normalized for hit in hits)
+        weights = {t: self.store.lexical.idf(t) for t in tokens}
+        total = sum(weights.values()) or 1.0
+        return sum(w for t, w in weights.items() if t in text) / total
+
+
+def _overlaps(a: Chunk, b: Chunk) -> bool:
+    if a.source != b.source:
+        return False
+    shared = min(a.end, b.end) - max(a.start, b.start)
+    return shared > _MAX_OVERLAP * min(a.end - a.start, b.end - b.start)
+
+
+def _min_max(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.ones_like(values)
+
+
+def _max_scaled(values: np.ndarray) -> np.ndarray:
+    high = float(values.max())
+    return values / high if high > 0 else np.zeros_like(values)

@@ -1,0 +1,113 @@
+"""Wire models of the v1 HTTP contract (docs/API.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MAX_QUERY_CHARS = 1000
+
+
+def _trimmed_query(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value) > MAX_QUERY_CHARS:
+        raise ValueError(f"must be at most {MAX_QUERY_CHARS} characters")
+    return value
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(description="1..1000 characters after trimming")
+    top_k: int = Field(5, ge=1, le=50)
+    mode: Mode = "hybrid"
+    sources: list[str] | None = Field(None, description="only search these documents")
+
+    _check_query = field_validator("query")(_trimmed_query)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="1..1000 characters after trimming")
+    top_k: int = Field(5, ge=1, le=50)
+    mode: Mode = "hybrid"
+    sources: list[str] | None = None
+
+    _check_question = field_validator("question")(_trimmed_query)
+
+
+class HitOut(BaseModel):
+    rank: int
+    score: float
+    chunk_id: str
+    source: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[HitOut]
+    took_ms: float
+
+
+class CitationOut(BaseModel):
+    id: int
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+
+
+class AskResponse(BaseModel):
+    question: str
+    answerable: bool
+    answer: str
+    citations: list[CitationOut]
+    passages: list[HitOut]
+    mode: Literal["extractive", "llm"]
+    took_ms: float
+
+
+class DocumentSummary(BaseModel):
+    source: str
+    title: str
+    chars: int
+    chunks: int
+    sha256: str
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class DocumentOut(BaseModel):
+    source: str
+    title: str
+    text: str
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+    index_version: str
+
+
+class ReindexResponse(BaseModel):
+    index_version: str
+    summary: str
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    chunks_embedded: int
+    chunks_reused: int

@@ -1,0 +1,74 @@
+"""What the running service holds: settings, the embedder, and the answerer over the current index."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from indexer.build import BuildReport, build_index
+from indexer.embedding import Embedder, SentenceTransformerEmbedder
+from indexer.store import IndexNotFound, IndexStore
+from service.answer import Answerer
+from service.config import Settings
+from service.retriever import Retriever
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    embedder: Embedder | None = None
+    answerer: Answerer | None = None  # replaced whole on reindex; requests keep the one they took
+    load_error: str | None = None
+    _reindex_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self) -> None:
+        """Load the current index; on failure the service stays up and reports 503."""
+        try:
+            store = IndexStore.load(self.settings.index_dir)
+        except IndexNotFound as exc:
+            self.load_error = str(exc)
+            logger.warning("%s", exc)
+            return
+        self._check_model(store)
+        self.answerer = self._answerer(store)
+        self.load_error = None
+        logger.info(
+            "index %s loaded: %d documents, %d chunks, model %s (%d-d)",
+            store.version, len(store.documents), len(store.chunks),
+            store.manifest["model"]["name"], store.manifest["model"]["dimension"],
+        )  # fmt: skip
+
+    def reindex(self) -> BuildReport:
+        """Rebuild from the corpus and swap the new index in; one rebuild at a time."""
+        with self._reindex_lock:
+            report = build_index(self.settings, self._get_embedder)
+            store = IndexStore.load(self.settings.index_dir)
+            self._check_model(store)
+            self.answerer = self._answerer(store)
+            self.load_error = None
+            return report
+
+    def _get_embedder(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = SentenceTransformerEmbedder(
+                self.settings.embedding_model, batch_size=self.settings.embedding_batch_size
+            )
+        return self.embedder
+
+    def _check_model(self, store: IndexStore) -> None:
+        model = store.manifest["model"]
+        if model["name"] != self.settings.embedding_model and self.embedder is None:
+            raise RuntimeError(
+                f"index was built with {model['name']} but RAGQA_EMBEDDING_MODEL is {self.settings.embedding_model}"
+            )
+        if self._get_embedder().dimension != model["dimension"]:
+            raise RuntimeError(f"index vectors are {model['dimension']}-d, the embedder's are not")
+
+    def _answerer(self, store: IndexStore) -> Answerer:
+        retriever = Retriever(
+            store, self._get_embedder(), dense_weight=self.settings.dense_weight, candidates=self.settings.candidates
+        )
+        return Answerer(retriever, threshold=self.settings.answer_threshold, max_sentences=self.settings.answer_sentences)

@@ -1,0 +1,79 @@
+"""Shared fixtures: the real reports, a hashing fake embedder, the real model, built indexes."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.build import build_index
+from indexer.embedding import Embedder, SentenceTransformerEmbedder
+from indexer.settings import IndexSettings
+from indexer.text import segment
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "data" / "reports"
+MODEL = ROOT / "models" / "m3e-small"
+TRADITIONAL_REPORT = "000_e8aad2deade5b0b5.txt"
+DONGE_REPORT = "001_5545cfdd99bf609a.txt"
+
+
+class FakeEmbedder:
+    """Hashes jieba tokens into a small normalised vector: deterministic, no model, no network."""
+
+    name = "fake-hash-64"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.embedded = 0  # how many texts were embedded, to check incremental builds
+
+    def embed_documents(self, texts) -> np.ndarray:
+        self.embedded += len(texts)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in segment(text) or [text]:
+                bucket = int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dimension
+                vectors[row, bucket] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    if not (MODEL / "config.json").is_file():
+        pytest.fail("models/m3e-small is missing: run `make install` (it provisions the model)")
+    return SentenceTransformerEmbedder(str(MODEL))
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A writable copy of the five reports."""
+    target = tmp_path / "corpus"
+    shutil.copytree(REPORTS, target)
+    return target
+
+
+def settings_for(corpus: Path, index: Path, model: str = FakeEmbedder.name, **extra) -> IndexSettings:
+    return IndexSettings(corpus_dir=corpus, index_dir=index, embedding_model=model, **extra)
+
+
+@pytest.fixture
+def fake_index(corpus: Path, tmp_path: Path) -> tuple[IndexSettings, FakeEmbedder]:
+    settings = settings_for(corpus, tmp_path / "index")
+    embedder = FakeEmbedder()
+    build_index(settings, lambda: embedder)
+    return settings, embedder
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> IndexSettings:
+    """The five reports indexed with m3e-small, once per test session."""
+    settings = settings_for(REPORTS, tmp_path_factory.mktemp("real") / "index", model=str(MODEL))
+    build_index(settings, lambda: real_embedder)
+    return settings

@@ -1,0 +1,125 @@
+"""Building, updating and loading the hybrid index safely."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer import store as store_module
+from indexer.build import build_index
+from indexer.store import IndexNotFound, IndexStore
+from tests.conftest import DONGE_REPORT, MODEL, ROOT, FakeEmbedder, settings_for
+
+
+def test_build_writes_a_manifest_with_model_chunking_files_and_counts(fake_index) -> None:
+    settings, _ = fake_index
+    store = IndexStore.load(settings.index_dir)
+    manifest = store.manifest
+    assert manifest["model"] == {"name": FakeEmbedder.name, "dimension": 64}
+    assert manifest["chunking"] == {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
+    assert manifest["counts"] == {"documents": 5, "chunks": len(store.chunks)}
+    assert set(manifest["files"]) == set(store.documents) and len(manifest["files"]) == 5
+    assert manifest["dense"]["kind"] == "flat"
+    assert store.dense.size == store.lexical.size == len(store.chunks) == len(store.tokens)
+
+
+def test_rebuild_after_changing_one_file_re_embeds_only_its_chunks(fake_index) -> None:
+    settings, _ = fake_index
+    before = IndexStore.load(settings.index_dir)
+    path = settings.corpus_dir / DONGE_REPORT
+    path.write_text(path.read_text(encoding="utf-8") + "\n五、新增段落。东阿县今年新设立了编制专家库。\n", encoding="utf-8")
+    embedder = FakeEmbedder()
+    report = build_index(settings, lambda: embedder)
+    after = IndexStore.load(settings.index_dir)
+    changed_chunks = [c for c in after.chunks if c.source == DONGE_REPORT]
+    assert report.changed == [DONGE_REPORT] and report.added == [] and report.removed == []
+    assert embedder.embedded == report.chunks_embedded == len(changed_chunks)
+    assert report.chunks_reused == len(after.chunks) - len(changed_chunks)
+    unchanged_before = [c for c in before.chunks if c.source != DONGE_REPORT]
+    assert unchanged_before == [c for c in after.chunks if c.source != DONGE_REPORT]
+
+
+def test_rebuild_with_nothing_changed_embeds_nothing_and_never_loads_a_model(fake_index) -> None:
+    settings, _ = fake_index
+
+    def no_model():
+        raise AssertionError("the embedder must not be created when nothing changed")
+
+    report = build_index(settings, no_model)
+    assert report.chunks_embedded == 0 and len(report.unchanged) == 5
+
+
+def test_added_and_deleted_files_are_indexed_and_dropped(fake_index) -> None:
+    settings, _ = fake_index
+    (settings.corpus_dir / "002_aec6c92409b370db.txt").unlink()
+    (settings.corpus_dir / "sub").mkdir()
+    (settings.corpus_dir / "sub" / "new.md").write_text("# 新报告\n某县推进事业单位改革。", encoding="utf-8")
+    embedder = FakeEmbedder()
+    report = build_index(settings, lambda: embedder)
+    store = IndexStore.load(settings.index_dir)
+    assert report.added == ["sub/new.md"] and report.removed == ["002_aec6c92409b370db.txt"]
+    assert embedder.embedded == 1
+    assert "002_aec6c92409b370db.txt" not in store.documents
+    assert {c.source for c in store.chunks} == set(store.documents)
+
+
+def test_changed_chunking_settings_rebuild_everything(fake_index) -> None:
+    settings, _ = fake_index
+    embedder = FakeEmbedder()
+    report = build_index(settings.model_copy(update={"chunk_size": 300}), lambda: embedder)
+    assert report.chunks_reused == 0 and embedder.embedded == report.chunks_embedded > 0
+
+
+def test_a_failure_while_writing_leaves_the_previous_index_loadable(fake_index, monkeypatch) -> None:
+    settings, _ = fake_index
+    version = IndexStore.load(settings.index_dir).version
+    (settings.corpus_dir / "extra.txt").write_text("新增的报告。", encoding="utf-8")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed while writing the dense index")
+
+    monkeypatch.setattr(store_module.DenseIndex, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, FakeEmbedder)
+    assert IndexStore.load(settings.index_dir).version == version
+
+
+def test_a_build_killed_at_any_moment_leaves_the_old_index_loadable(tmp_path: Path) -> None:
+    """SIGKILL real `python -m indexer build` processes at increasing delays."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    reports = sorted((ROOT / "data" / "reports").glob("*.txt"))
+    for copy in range(6):  # enough text that a build takes a few seconds
+        for report in reports:
+            (corpus / f"{copy}_{report.name}").write_text(report.read_text(encoding="utf-8") + f"\n第{copy}份。", encoding="utf-8")
+    index = tmp_path / "index"
+    command = [sys.executable, "-m", "indexer", "build", "--corpus", str(corpus), "--index", str(index),
+               "--model", str(MODEL), "--quiet"]  # fmt: skip
+    subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
+    version = IndexStore.load(index).version
+    (corpus / "0_001_5545cfdd99bf609a.txt").write_text("已修改。东阿县的新内容。", encoding="utf-8")
+    for delay in (0.5, 1.5, 2.5, 3.5, 4.5):
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        store = IndexStore.load(index)  # always a whole version: the old one, or a finished new one
+        assert store.version == version or process.returncode == 0
+        version = store.version
+        assert len(store.chunks) == store.dense.size == store.lexical.size
+
+
+def test_loading_a_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="python -m indexer build"):
+        IndexStore.load(tmp_path / "none")
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    with pytest.raises(ValueError, match="no readable"):
+        build_index(settings_for(tmp_path / "corpus", tmp_path / "index"), FakeEmbedder)

@@ -1,0 +1,1 @@
+"""Evaluation suite: datasets in the EVAL.md format, metrics, runners and reports."""

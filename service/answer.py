@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 
@@ -13,9 +15,10 @@ from indexer.chunking import split_sentences
 from indexer.datatypes import Document, Hit
 from indexer.normalize import display_text, normalize, normalize_query
 from indexer.text import segment
-from service.retriever import Evidence, Retriever
+from service.retriever import Retriever
 
 _PASSAGES_READ = 3  # sentences are picked from this many top passages
+_SENTENCE_CACHE = 4096  # passages whose sentences and sentence vectors are kept
 _MAX_ANSWER_CHARS = 400
 _MIN_RELATIVE_SCORE = 0.6  # a sentence must score at least this share of the best one
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -60,23 +63,24 @@ class Answerer:
         self.retriever = retriever
         self.threshold = threshold
         self.max_sentences = max_sentences
+        # chunk_id -> its sentences and their vectors; one Answerer serves one index version
+        self._sentence_cache: OrderedDict[str, tuple[list[_Sentence], np.ndarray]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # handlers run in a thread pool
 
     def answer(self, question: str, top_k: int, mode: str = "hybrid", sources: list[str] | None = None) -> Answer:
         hits = self.retriever.search(question, top_k, mode, sources)
-        evidence = self.retriever.evidence(question, hits)
-        if answerability(evidence) < self.threshold:
+        if self.retriever.answerability(question, hits) < self.threshold:
             return Answer(question, False, refusal(question), [], hits)
         chosen = self._pick_sentences(question, hits[:_PASSAGES_READ])
         text, citations = _compose(chosen, self.retriever.store.documents, language(question))
         return Answer(question, True, text, citations, hits)
 
     def _pick_sentences(self, question: str, hits: list[Hit]) -> list[_Sentence]:
-        sentences = _unique(s for rank, hit in enumerate(hits) for s in _sentences_of(rank, hit))
+        sentences, vectors = self._sentences(hits)
         if not sentences:
             return []
         normalized = normalize_query(question)
-        similarity = self.retriever.embedder.embed_documents([s.normalized for s in sentences])
-        similarity = similarity @ self.retriever.embedder.embed_query(normalized)
+        similarity = vectors @ self.retriever.embedder.embed_query(normalized)
         tokens = set(segment(normalized))
         lexical = self.retriever.store.lexical
         weights = {t: lexical.idf(t) for t in tokens}
@@ -97,10 +101,34 @@ class Answerer:
         return chosen
 
 
-def answerability(evidence: Evidence) -> float:
-    """One 0..1 score from the two absolute signals; the threshold on it is calibrated on the dev set."""
-    dense = min(max((evidence.dense - 0.5) / 0.4, 0.0), 1.0)
-    return 0.5 * evidence.coverage + 0.5 * dense
+    def _sentences(self, hits: list[Hit]) -> tuple[list[_Sentence], np.ndarray]:
+        """Sentences of the passages (first copy of each span) with their embeddings."""
+        found: list[_Sentence] = []
+        vectors: list[np.ndarray] = []
+        seen: set[tuple[str, int, int]] = set()
+        for rank, hit in enumerate(hits):
+            cached, cached_vectors = self._cached_sentences(hit)
+            for sentence, vector in zip(cached, cached_vectors, strict=True):
+                key = (hit.chunk.source, sentence.start, sentence.end)
+                if key not in seen:  # overlapping chunks repeat sentences
+                    seen.add(key)
+                    found.append(_Sentence(rank, hit, sentence.start, sentence.end, sentence.normalized))
+                    vectors.append(vector)
+        return found, np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+
+    def _cached_sentences(self, hit: Hit) -> tuple[list[_Sentence], np.ndarray]:
+        key = hit.chunk.chunk_id
+        with self._cache_lock:
+            if key in self._sentence_cache:
+                self._sentence_cache.move_to_end(key)
+                return self._sentence_cache[key]
+        sentences = _sentences_of(0, hit)
+        vectors = self.retriever.embedder.embed_documents([s.normalized for s in sentences])
+        with self._cache_lock:
+            self._sentence_cache[key] = (sentences, vectors)
+            if len(self._sentence_cache) > _SENTENCE_CACHE:
+                self._sentence_cache.popitem(last=False)
+        return sentences, vectors
 
 
 def refusal(question: str) -> str:
@@ -122,18 +150,6 @@ def _sentences_of(rank: int, hit: Hit) -> list[_Sentence]:
             continue
         start, end = norm.original_span(a, b)
         result.append(_Sentence(rank, hit, chunk.start + start, chunk.start + end, norm.text[a:b]))
-    return result
-
-
-def _unique(sentences) -> list[_Sentence]:
-    """Overlapping chunks repeat sentences: keep the first (best-ranked) copy of each span."""
-    seen: set[tuple[str, int, int]] = set()
-    result = []
-    for sentence in sentences:
-        key = (sentence.hit.chunk.source, sentence.start, sentence.end)
-        if key not in seen:
-            seen.add(key)
-            result.append(sentence)
     return result
 
 

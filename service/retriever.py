@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,17 +10,14 @@ from indexer.datatypes import Chunk, Hit
 from indexer.embedding import Embedder
 from indexer.normalize import normalize_query
 from indexer.store import IndexStore
-from indexer.text import segment
+from indexer.text import key_terms, places, segment, sub_words
 
 _MAX_OVERLAP = 0.5  # a hit sharing more than half of a better hit's span is a duplicate
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """Scores of one query against the best passage, used to decide whether to answer at all."""
-
-    dense: float  # cosine of the query with the best passage
-    coverage: float  # IDF-weighted share of query tokens found in the top passages
+_EVIDENCE_PASSAGES = 3
+# A query term found only elsewhere in the passage's document (a report names its county once,
+# at the top) counts for this much of a term found in the passage itself.
+_DOCUMENT_CREDIT = 0.7
+_PARTS_CREDIT = 0.6  # a compound term absent as a whole, scored by the share of its parts present
 
 
 class Retriever:
@@ -34,6 +30,9 @@ class Retriever:
         for row, chunk in enumerate(store.chunks):
             self._rows_by_source.setdefault(chunk.source, []).append(row)  # type: ignore[arg-type]
         self._rows_by_source = {s: np.asarray(r) for s, r in self._rows_by_source.items()}
+        self._document_text = {
+            source: "".join(store.chunks[r].normalized for r in rows) for source, rows in self._rows_by_source.items()
+        }
 
     @property
     def sources(self) -> Collection[str]:
@@ -58,14 +57,26 @@ class Retriever:
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return self._deduplicated(ranked, top_k)
 
-    def evidence(self, query: str, hits: list[Hit]) -> Evidence:
-        """How well the best passages match the query, on absolute scales."""
-        if not hits:
-            return Evidence(0.0, 0.0)
-        normalized = normalize_query(query)
-        vector = self.embedder.embed_query(normalized)
-        best = self.embedder.embed_documents([hits[0].chunk.normalized])[0]
-        return Evidence(float(best @ vector), self._coverage(normalized, hits[:3]))
+    def answerability(self, query: str, hits: list[Hit]) -> float:
+        """0..1: how much of the question the best retrieved passage covers (calibrated on the dev set)."""
+        return self.coverage(normalize_query(query), hits[:_EVIDENCE_PASSAGES])
+
+    def coverage(self, normalized: str, hits: list[Hit]) -> float:
+        """The best share of the query's IDF weight that one passage, backed by its document, holds.
+
+        Only passages from reports that name the question's places count: the 东阿 passage on
+        双随机 does not answer a question about 郓城县.
+        """
+        terms = set(key_terms(normalized)) or set(segment(normalized))
+        weights = {t: self.store.lexical.idf(t) for t in terms}
+        total = sum(weights.values())
+        best = 0.0
+        for hit in self._place_consistent(places(normalized), hits) if total else []:
+            document = self._document_text[hit.chunk.source]
+            held = sum(w * max(_presence(t, hit.chunk.normalized), _DOCUMENT_CREDIT * _presence(t, document))
+                       for t, w in weights.items())  # fmt: skip
+            best = max(best, held / total)
+        return best
 
     def _lexical(self, normalized: str, allowed: np.ndarray | None, pool: int) -> dict[int, float]:
         scores = self.store.lexical.scores(segment(normalized))
@@ -113,14 +124,27 @@ class Retriever:
         parts = [self._rows_by_source[s] for s in sources if s in self._rows_by_source]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
-    def _coverage(self, normalized: str, hits: list[Hit]) -> float:
-        tokens = set(segment(normalized))
-        if not tokens:
-            return 0.0
-        text = "".join(hit.chunk.normalized for hit in hits)
-        weights = {t: self.store.lexical.idf(t) for t in tokens}
-        total = sum(weights.values()) or 1.0
-        return sum(w for t, w in weights.items() if t in text) / total
+
+    def _place_consistent(self, named: list[str], hits: list[Hit]) -> list[Hit]:
+        if not named:
+            return hits
+        documents = {hit.chunk.source: self._document_text[hit.chunk.source] for hit in hits}
+        if not all(any(_names(text, place) for text in documents.values()) for place in named):
+            return []  # some named place is in none of the retrieved reports
+        return [hit for hit in hits if any(_names(documents[hit.chunk.source], place) for place in named)]
+
+
+def _names(text: str, place: str) -> bool:
+    """The text names the place, with or without its administrative suffix (崇川区 / 崇川)."""
+    stem = place[:-1] if len(place) > 2 and place[-1] in "省市县区镇乡村" else place
+    return place in text or stem in text
+
+
+def _presence(term: str, text: str) -> float:
+    if term in text:
+        return 1.0
+    parts = sub_words(term)
+    return _PARTS_CREDIT * sum(p in text for p in parts) / len(parts) if parts else 0.0
 
 
 def _overlaps(a: Chunk, b: Chunk) -> bool:

@@ -14,6 +14,9 @@ from indexer.text import key_terms, places, segment, sub_words
 
 _MAX_OVERLAP = 0.5  # a hit sharing more than half of a better hit's span is a duplicate
 _EVIDENCE_PASSAGES = 3
+# Added to the normalised score of chunks whose report names the place the query names: a report
+# names its county in a few sentences, yet all of it is about that county.
+_PLACE_BONUS = 0.3
 # A query term found only elsewhere in the passage's document (a report names its county once,
 # at the top) counts for this much of a term found in the passage itself.
 _DOCUMENT_CREDIT = 0.7
@@ -42,9 +45,9 @@ class Retriever:
         normalized = normalize_query(query)
         allowed = self._allowed_rows(sources)
         pool = max(self.candidates, top_k * 4)
-        scores: dict[int, float] = {}
+        named = places(normalized)
         if mode in ("lexical", "hybrid"):
-            lexical = self._lexical(normalized, allowed, pool)
+            lexical = self._lexical(_without_places(segment(normalized), named), allowed, pool)
         if mode in ("dense", "hybrid"):
             query_vector = self.embedder.embed_query(normalized)
             dense = self._dense(query_vector, allowed, pool)
@@ -53,7 +56,8 @@ class Retriever:
         elif mode == "dense":
             scores = dense
         else:
-            scores = self._fuse(lexical, dense, query_vector, normalized)
+            scores = self._fuse(lexical, dense, query_vector)
+        scores = self._boost_places(scores, named)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return self._deduplicated(ranked, top_k)
 
@@ -78,8 +82,8 @@ class Retriever:
             best = max(best, held / total)
         return best
 
-    def _lexical(self, normalized: str, allowed: np.ndarray | None, pool: int) -> dict[int, float]:
-        scores = self.store.lexical.scores(segment(normalized))
+    def _lexical(self, tokens: list[str], allowed: np.ndarray | None, pool: int) -> dict[int, float]:
+        scores = self.store.lexical.scores(tokens)
         if allowed is not None:
             masked = np.zeros_like(scores)
             masked[allowed] = scores[allowed]
@@ -96,7 +100,17 @@ class Retriever:
         found = {int(r): float(v) for v, r in zip(values, rows, strict=True) if r >= 0}
         return {r: v for r, v in found.items() if allowed_set is None or r in allowed_set}
 
-    def _fuse(self, lexical: dict[int, float], dense: dict[int, float], vector: np.ndarray, normalized: str):
+    def _boost_places(self, scores: dict[int, float], named: list[str]) -> dict[int, float]:
+        if not named or not scores:
+            return scores
+        naming = {s for s, text in self._document_text.items() if any(_names(text, p) for p in named)}
+        if not naming:
+            return scores
+        scale = max(abs(v) for v in scores.values()) or 1.0  # lexical scores are unbounded BM25
+        bonus = _PLACE_BONUS * scale
+        return {r: v + bonus if self.store.chunks[r].source in naming else v for r, v in scores.items()}
+
+    def _fuse(self, lexical: dict[int, float], dense: dict[int, float], vector: np.ndarray):
         rows = np.asarray(sorted(set(lexical) | set(dense)))
         if not len(rows):
             return {}
@@ -132,6 +146,11 @@ class Retriever:
         if not all(any(_names(text, place) for text in documents.values()) for place in named):
             return []  # some named place is in none of the retrieved reports
         return [hit for hit in hits if any(_names(documents[hit.chunk.source], place) for place in named)]
+
+
+def _without_places(tokens: list[str], named: list[str]) -> list[str]:
+    """Query tokens minus the named places and their pieces (东阿县 -> 东阿, 阿县); the rest is the topic."""
+    return [t for t in tokens if not any(t in place for place in named)] or tokens
 
 
 def _names(text: str, place: str) -> bool:

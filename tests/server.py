@@ -1,0 +1,56 @@
+"""Runs the real service (python -m service) in a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_service(env: dict[str, str], log: Path, timeout: float = 90.0) -> Iterator[str]:
+    """Start the service with the given RAGQA_* variables; yields its base URL once /readyz is 200."""
+    port = free_port()
+    full_env = {**os.environ, **env, "RAGQA_HOST": "127.0.0.1", "RAGQA_PORT": str(port)}
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "service", "--no-build"], cwd=ROOT, env=full_env,
+                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(url, process, timeout, log)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_ready(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"service not ready after {timeout} s:\n{log.read_text()[-2000:]}")

@@ -33,10 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--chunk-sizes", default="200,300,500")
     compare.add_argument("--dense-weights", default="0.3,0.4,0.5,0.6")
     compare.add_argument("--out", type=Path, required=True)
+    convert = commands.add_parser("convert-cmrc", help="convert the CMRC 2018 retrieval set to the EVAL.md format")
+    convert.add_argument("--source", type=Path, default=Path("../shared/extdata/cmrc2018_dev_retrieval"))
+    convert.add_argument("--out", type=Path, default=Path("eval/datasets/cmrc2018"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
-        return _run(args) if args.command == "run" else _compare(args)
+        return _COMMANDS[args.command](args)
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -97,6 +100,14 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_cmrc(args: argparse.Namespace) -> int:
+    from eval.cmrc import convert
+
+    documents, questions = convert(args.source, args.out)
+    print(f"{documents} documents and {questions} questions written to {args.out}", file=sys.stderr)
+    return 0
+
+
 _COMPARE_METRICS = ["hit_at_1", "hit_at_5", "mrr_at_10", "ndcg_at_10", "no_answer_accuracy", "citation_precision"]
 
 
@@ -123,6 +134,8 @@ def _settings_summary(settings, index_info: dict) -> dict:
         }
     return info
 
+
+_COMMANDS = {"run": _run, "compare": _compare, "convert-cmrc": _convert_cmrc}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -27,6 +27,7 @@ run: install
 	$(PY) -m service
 
 test: install
+	$(PY) -m ruff check indexer service eval tests bench
 	$(PY) -m pytest -q
 
 clean:

@@ -73,17 +73,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from service.config import Settings
     from indexer.build import build_index
     from indexer.embedding import SentenceTransformerEmbedder
+    from service.config import Settings
 
     cases = load_cases(args.dataset)
     rows = []
-    embedder = None
+    embedder = SentenceTransformerEmbedder(Settings().embedding_model)
     for size in [int(s) for s in args.chunk_sizes.split(",")]:
         base = Settings(corpus_dir=args.corpus, index_dir=args.work / f"size{size}", chunk_size=size,
                         chunk_overlap=size // 5, build_on_start=False)  # fmt: skip
-        embedder = embedder or SentenceTransformerEmbedder(base.embedding_model)
         build_index(base, lambda: embedder)
         variants = [("lexical", None), ("dense", None)] + [("hybrid", float(w)) for w in args.dense_weights.split(",")]
         for mode, weight in variants:
@@ -91,11 +90,16 @@ def _compare(args: argparse.Namespace) -> int:
             with in_process_client(settings) as client:
                 summary = summarize(run_cases(client, cases, mode, ask=(mode == "hybrid")))
             rows.append([size, mode, "" if weight is None else weight] + [summary.get(k, "") for k in _COMPARE_METRICS])
-            print(f"chunk {size} {mode} {weight}: hit@1 {summary['hit_at_1']:.3f} mrr {summary['mrr_at_10']:.3f}", file=sys.stderr)
+            print(
+                f"chunk {size} {mode} {weight}: hit@1 {summary['hit_at_1']:.3f} mrr {summary['mrr_at_10']:.3f}",
+                file=sys.stderr,
+            )
     markdown = table(["chunk size", "mode", "dense weight", *_COMPARE_METRICS], rows)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compare.md").write_text(f"# Ablation on {args.dataset.name}\n\n{markdown}\n", encoding="utf-8")
-    (args.out / "compare.json").write_text(json.dumps({"columns": ["chunk_size", "mode", "dense_weight", *_COMPARE_METRICS], "rows": rows}, indent=2))
+    (args.out / "compare.json").write_text(
+        json.dumps({"columns": ["chunk_size", "mode", "dense_weight", *_COMPARE_METRICS], "rows": rows}, indent=2)
+    )
     print(markdown)
     return 0
 

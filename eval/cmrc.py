@@ -31,11 +31,15 @@ def convert(source: Path, out: Path) -> tuple[int, int]:
     """Write the corpus files and the dataset; returns (documents, questions)."""
     corpus_dir = out / "corpus"
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    paragraphs = [json.loads(line) for line in (source / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    paragraphs = [
+        json.loads(line) for line in (source / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line
+    ]
     for paragraph in paragraphs:
         text = f"{paragraph['title']}\n{paragraph['text']}\n"
         (corpus_dir / f"{paragraph['id']}.txt").write_text(text, encoding="utf-8")
-    questions = [json.loads(line) for line in (source / "queries_300.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    questions = [
+        json.loads(line) for line in (source / "queries_300.jsonl").read_text(encoding="utf-8").splitlines() if line
+    ]
     with (out / "cmrc2018_dev_300.jsonl").open("w", encoding="utf-8") as handle:
         for q in questions:
             evidence = sorted({a.strip() for a in q["answers"] if a.strip()})

@@ -44,7 +44,10 @@ def render_markdown(report: dict, results: dict[str, list[CaseResult]]) -> str:
         "",
         f"## Answers ({primary})",
         "",
-        table(["metric", "value"], [[k, report["metrics"][primary][k]] for k in _ASK_METRICS if k in report["metrics"][primary]]),
+        table(
+            ["metric", "value"],
+            [[k, report["metrics"][primary][k]] for k in _ASK_METRICS if k in report["metrics"][primary]],
+        ),
         "",
         "## Settings",
         "",
@@ -75,7 +78,9 @@ def _failures(results: list[CaseResult]) -> list[str]:
         if r.case.answerable and not any(r.relevant[:5]):
             problems.append("no supporting passage in the top 5")
         if r.answer is not None and not r.decision_correct:
-            problems.append("declined an answerable question" if r.case.answerable else "answered an unanswerable question")
+            problems.append(
+                "declined an answerable question" if r.case.answerable else "answered an unanswerable question"
+            )
         if r.answer is not None and not all(r.citation_exact):
             problems.append("a citation is not exact")
         if not problems:
@@ -83,7 +88,9 @@ def _failures(results: list[CaseResult]) -> list[str]:
         gold = "; ".join(f"{g.source}: {' / '.join(g.evidence)}" for g in r.case.gold) or "(unanswerable)"
         lines += [f"### {r.case.id} {r.case.question}", "", f"- problem: {', '.join(problems)}", f"- gold: {gold}"]
         for hit in r.hits[:3]:
-            lines.append(f"- returned #{hit['rank']} `{hit['source']}` [{hit['start']}:{hit['end']}]: {_clip(hit['text'])}")
+            lines.append(
+                f"- returned #{hit['rank']} `{hit['source']}` [{hit['start']}:{hit['end']}]: {_clip(hit['text'])}"
+            )
         if r.answer is not None:
             lines.append(f"- answer: {_clip(r.answer['answer'], 160)}")
         lines.append("")

@@ -78,7 +78,9 @@ def run_cases(client: Client, cases: list[EvalCase], mode: str, *, ask: bool, as
         result = CaseResult(case, mode, hits, relevant, search_ms)
         if ask:
             started = time.perf_counter()
-            result.answer = _ok(client.post("/v1/ask", json={"question": case.question, "top_k": ask_top_k, "mode": mode}))
+            result.answer = _ok(
+                client.post("/v1/ask", json={"question": case.question, "top_k": ask_top_k, "mode": mode})
+            )
             result.ask_ms = (time.perf_counter() - started) * 1000
             for citation in result.answer["citations"]:
                 result.citation_support.append(supports_any(case, citation["source"], citation["quote"]))
@@ -131,5 +133,7 @@ class _DocumentCache:
 
 def _ok(response: httpx.Response) -> dict[str, Any]:
     if response.status_code != 200:
-        raise RuntimeError(f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:200]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:200]}"
+        )
     return response.json()

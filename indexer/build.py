@@ -68,7 +68,11 @@ def build_index(
             raise ValueError(f"no readable .txt or .md files in {settings.corpus_dir}")
         plan = _Plan(documents, previous)
         embedder = make_embedder() if plan.new_chunks(settings) else None
-        if embedder is not None and previous is not None and embedder.dimension != previous.manifest["model"]["dimension"]:
+        if (
+            embedder is not None
+            and previous is not None
+            and embedder.dimension != previous.manifest["model"]["dimension"]
+        ):
             previous = None  # cannot mix vector spaces
             plan = _Plan(documents, None)
         vectors, tokens, chunks = plan.assemble(settings, embedder, progress)
@@ -91,7 +95,11 @@ def build_index(
 def indexed_text(chunk: Chunk) -> str:
     """What both indexes see for a chunk: its section heading, then its normalised text."""
     section = chunk.section.split(" / ")[-1] if chunk.section else ""
-    return f"{section}\n{chunk.normalized}" if section and not chunk.normalized.startswith(section[:8]) else chunk.normalized
+    return (
+        f"{section}\n{chunk.normalized}"
+        if section and not chunk.normalized.startswith(section[:8])
+        else chunk.normalized
+    )
 
 
 class _Plan:

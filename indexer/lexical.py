@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import math
 from collections import Counter
+from pathlib import Path
 
 import bm25s
 import numpy as np

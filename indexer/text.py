@@ -33,9 +33,7 @@ def tokenizer() -> jieba.Tokenizer:
 def segment(normalized: str) -> list[str]:
     """Search-mode tokens of normalised text, without punctuation and stopwords."""
     return [
-        token
-        for token in tokenizer().cut_for_search(normalized)
-        if token not in _STOPWORDS and _WORDLIKE.search(token)
+        token for token in tokenizer().cut_for_search(normalized) if token not in _STOPWORDS and _WORDLIKE.search(token)
     ]
 
 

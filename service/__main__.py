@@ -9,9 +9,9 @@ import sys
 import uvicorn
 
 from indexer.build import build_index
+from indexer.documents import iter_corpus_files, sha256_bytes
 from indexer.embedding import SentenceTransformerEmbedder
 from indexer.store import IndexNotFound, read_manifest
-from indexer.documents import iter_corpus_files, sha256_bytes
 from service.app import create_app
 from service.config import Settings
 

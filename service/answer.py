@@ -94,12 +94,13 @@ class Answerer:
         length = 0
         for i in order[: self.max_sentences]:
             sentence = sentences[int(i)]
-            if chosen and (scores[i] < _MIN_RELATIVE_SCORE * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS):
+            if chosen and (
+                scores[i] < _MIN_RELATIVE_SCORE * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS
+            ):
                 break
             chosen.append(sentence)
             length += sentence.end - sentence.start
         return chosen
-
 
     def _sentences(self, hits: list[Hit]) -> tuple[list[_Sentence], np.ndarray]:
         """Sentences of the passages (first copy of each span) with their embeddings."""

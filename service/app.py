@@ -14,7 +14,9 @@ from service.config import Settings
 from service.errors import install_error_handlers
 from service.state import ServiceState
 
-API_DESCRIPTION = "Hybrid search and extractive answers with exact citations over Chinese government reports. Contract: docs/API.md."
+API_DESCRIPTION = (
+    "Hybrid search and extractive answers with exact citations over Chinese government reports. Contract: docs/API.md."
+)
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:

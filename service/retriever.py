@@ -116,7 +116,8 @@ class Retriever:
             return {}
         missing = np.asarray([r for r in rows if r not in dense])
         if len(missing):  # a lexical candidate the dense pool missed still gets its exact cosine
-            dense = {**dense, **dict(zip(missing.tolist(), self.store.dense.scores_for(vector, missing).tolist()))}
+            exact = self.store.dense.scores_for(vector, missing)
+            dense = {**dense, **dict(zip(missing.tolist(), exact.tolist(), strict=True))}
         lexical_scores = np.asarray([lexical.get(int(r), 0.0) for r in rows])
         dense_scores = np.asarray([dense[int(r)] for r in rows])
         fused = self.dense_weight * _min_max(dense_scores) + (1 - self.dense_weight) * _max_scaled(lexical_scores)
@@ -137,7 +138,6 @@ class Retriever:
             return None
         parts = [self._rows_by_source[s] for s in sources if s in self._rows_by_source]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
 
     def _place_consistent(self, named: list[str], hits: list[Hit]) -> list[Hit]:
         if not named:

@@ -41,7 +41,9 @@ def readyz(state: StateDep):
     if state.answerer is None:
         return JSONResponse(error_body("index_unavailable", state.load_error or "no index loaded"), status_code=503)
     store = state.answerer.retriever.store
-    return Readiness(status="ready", documents=len(store.documents), chunks=len(store.chunks), index_version=store.version)
+    return Readiness(
+        status="ready", documents=len(store.documents), chunks=len(store.chunks), index_version=store.version
+    )
 
 
 @router.post("/v1/search", response_model=SearchResponse)
@@ -80,7 +82,9 @@ def list_documents(answerer: AnswererDep) -> DocumentList:
         counts[chunk.source] = counts.get(chunk.source, 0) + 1
     return DocumentList(
         documents=[
-            DocumentSummary(source=d.source, title=d.title, chars=len(d.text), chunks=counts.get(d.source, 0), sha256=d.sha256)
+            DocumentSummary(
+                source=d.source, title=d.title, chars=len(d.text), chunks=counts.get(d.source, 0), sha256=d.sha256
+            )
             for d in store.documents.values()
         ]
     )

@@ -71,4 +71,6 @@ class ServiceState:
         retriever = Retriever(
             store, self._get_embedder(), dense_weight=self.settings.dense_weight, candidates=self.settings.candidates
         )
-        return Answerer(retriever, threshold=self.settings.answer_threshold, max_sentences=self.settings.answer_sentences)
+        return Answerer(
+            retriever, threshold=self.settings.answer_threshold, max_sentences=self.settings.answer_sentences
+        )

@@ -48,7 +48,9 @@ def test_search_returns_ranked_hits_quoting_the_document(client) -> None:
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 def test_sources_filter_limits_hits(client, mode) -> None:
-    body = client.post("/v1/search", json={"query": "机构编制", "top_k": 10, "mode": mode, "sources": [TRADITIONAL_REPORT]}).json()
+    body = client.post(
+        "/v1/search", json={"query": "机构编制", "top_k": 10, "mode": mode, "sources": [TRADITIONAL_REPORT]}
+    ).json()
     assert body["hits"] and {h["source"] for h in body["hits"]} == {TRADITIONAL_REPORT}
 
 
@@ -130,7 +132,9 @@ def test_bad_ask_input_gets_the_error_body(client, payload) -> None:
 
 
 def test_invalid_json_gets_the_error_body(client) -> None:
-    response = client.post("/v1/search", content='{"query": "机构'.encode(), headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/search", content='{"query": "机构'.encode(), headers={"content-type": "application/json"}
+    )
     assert_error(response, 422, "invalid_request")
 
 
@@ -144,7 +148,9 @@ def test_unknown_document_is_404(client, path) -> None:
     assert_error(client.get(f"/v1/documents/{path}"), 404, "not_found")
 
 
-@pytest.mark.parametrize("path", ["../pyproject.toml", "..%2Fpyproject.toml", "a/../../pyproject.toml", "%2Fetc%2Fpasswd"])
+@pytest.mark.parametrize(
+    "path", ["../pyproject.toml", "..%2Fpyproject.toml", "a/../../pyproject.toml", "%2Fetc%2Fpasswd"]
+)
 def test_path_traversal_never_reads_a_file(client, path) -> None:
     response = client.get(f"/v1/documents/{path}")
     assert response.status_code in (400, 404)

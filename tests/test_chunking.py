@@ -3,8 +3,8 @@
 import pytest
 
 from indexer.chunking import split_document
-from indexer.documents import load_documents
 from indexer.datatypes import Document
+from indexer.documents import load_documents
 from tests.conftest import DONGE_REPORT, REPORTS, TRADITIONAL_REPORT
 
 DOCUMENTS = {d.source: d for d in load_documents(REPORTS)}

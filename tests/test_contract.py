@@ -1,7 +1,5 @@
 """Contract tests over real HTTP against `python -m service`, and the dev-set quality gate."""
 
-from pathlib import Path
-
 import httpx
 import pytest
 

@@ -45,5 +45,8 @@ def test_missing_corpus_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_title_is_first_sentence_of_first_line() -> None:
-    assert guess_title("\n 山东东阿县委编办高度重视法治建设。认真宣传。\n正文", "a.txt") == "山东东阿县委编办高度重视法治建设"
+    assert (
+        guess_title("\n 山东东阿县委编办高度重视法治建设。认真宣传。\n正文", "a.txt")
+        == "山东东阿县委编办高度重视法治建设"
+    )
     assert guess_title("   \n", "folder/report.txt") == "report"

@@ -31,7 +31,9 @@ def test_rebuild_after_changing_one_file_re_embeds_only_its_chunks(fake_index) -
     settings, _ = fake_index
     before = IndexStore.load(settings.index_dir)
     path = settings.corpus_dir / DONGE_REPORT
-    path.write_text(path.read_text(encoding="utf-8") + "\n五、新增段落。东阿县今年新设立了编制专家库。\n", encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n五、新增段落。东阿县今年新设立了编制专家库。\n", encoding="utf-8"
+    )
     embedder = FakeEmbedder()
     report = build_index(settings, lambda: embedder)
     after = IndexStore.load(settings.index_dir)
@@ -95,7 +97,9 @@ def test_a_build_killed_at_any_moment_leaves_the_old_index_loadable(tmp_path: Pa
     reports = sorted((ROOT / "data" / "reports").glob("*.txt"))
     for copy in range(6):  # enough text that a build takes a few seconds
         for report in reports:
-            (corpus / f"{copy}_{report.name}").write_text(report.read_text(encoding="utf-8") + f"\n第{copy}份。", encoding="utf-8")
+            (corpus / f"{copy}_{report.name}").write_text(
+                report.read_text(encoding="utf-8") + f"\n第{copy}份。", encoding="utf-8"
+            )
     index = tmp_path / "index"
     command = [sys.executable, "-m", "indexer", "build", "--corpus", str(corpus), "--index", str(index),
                "--model", str(MODEL), "--quiet"]  # fmt: skip

@@ -40,7 +40,11 @@ def test_genuine_question_marks_and_latin_parentheses_are_left_alone(text: str) 
 
 def test_offset_map_points_at_the_original_characters() -> None:
     norm = normalize(TRADITIONAL)
-    for phrase, original in [("机构编制", "機(jī)構(gòu)編制"), ("。县委编办", "??h委編辦"), ("实现历史性", "?qū)崿F(xiàn)歷史性")]:
+    for phrase, original in [
+        ("机构编制", "機(jī)構(gòu)編制"),
+        ("。县委编办", "??h委編辦"),
+        ("实现历史性", "?qū)崿F(xiàn)歷史性"),
+    ]:
         i = norm.text.index(phrase)
         start, end = norm.original_span(i, i + len(phrase))
         assert TRADITIONAL[start:end] == original

@@ -1,0 +1,108 @@
+"""Latency and throughput of /v1/search and /v1/ask over HTTP on loopback.
+
+Starts `python -m service` on a free loopback port (or uses --url), sends a bounded number of
+requests built from the dev-set questions at each concurrency level, and prints p50/p95/p99 and
+throughput; --json writes the figures. The load generator stops by itself (request count and a
+time limit), and only ever talks to 127.0.0.1.
+
+    .venv/bin/python bench/http_latency.py --concurrency 1,8,32 --requests 400 --json docs/bench/http.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eval.dataset import load_cases  # noqa: E402
+from eval.metrics import percentile  # noqa: E402
+from tests.server import running_service  # noqa: E402
+
+
+async def _load(url: str, endpoint: str, questions: list[str], concurrency: int, requests: int, limit_s: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+    deadline = time.monotonic() + limit_s
+    key = "query" if endpoint == "/v1/search" else "question"
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while not queue.empty() and time.monotonic() < deadline:
+            i = queue.get_nowait()
+            started = time.perf_counter()
+            response = await client.post(endpoint, json={key: questions[i % len(questions)], "top_k": 5})
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += response.status_code != 200
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return {
+        "endpoint": endpoint,
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "throughput_rps": round(len(latencies) / wall, 1),
+    }
+
+
+def run(url: str, questions: list[str], levels: list[int], requests: int, limit_s: float) -> list[dict]:
+    with httpx.Client(base_url=url, timeout=60) as client:  # warm the caches a real service has warm
+        for q in questions[:20]:
+            client.post("/v1/search", json={"query": q})
+    rows = []
+    for endpoint in ("/v1/search", "/v1/ask"):
+        for concurrency in levels:
+            row = asyncio.run(_load(url, endpoint, questions, concurrency, requests, limit_s))
+            rows.append(row)
+            print(f"{endpoint:<11} c={concurrency:<3} n={row['requests']:<5} errors={row['errors']} "
+                  f"p50={row['p50_ms']:7.1f} ms  p95={row['p95_ms']:7.1f} ms  p99={row['p99_ms']:7.1f} ms  "
+                  f"{row['throughput_rps']:7.1f} req/s", flush=True)  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running service; default: start one on the index below")
+    parser.add_argument("--index", type=Path, default=ROOT / "var" / "index")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "reports")
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "datasets" / "dev_reports.jsonl")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--requests", type=int, default=300, help="per endpoint and concurrency level")
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per level, at most")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    questions = [c.question for c in load_cases(args.questions)]
+    levels = [int(c) for c in args.concurrency.split(",")]
+    if args.url:
+        rows = run(args.url, questions, levels, args.requests, args.time_limit)
+    else:
+        env = {"RAGQA_INDEX_DIR": str(args.index), "RAGQA_CORPUS_DIR": str(args.corpus)}
+        with running_service(env, Path("/tmp/bench-service.log")) as url:
+            rows = run(url, questions, levels, args.requests, args.time_limit)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        machine = {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()}
+        args.json.write_text(json.dumps({"machine": machine, "index": str(args.index), "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,9 +16,21 @@ from service.config import Settings
 from service.errors import install_error_handlers
 from service.state import ServiceState
 
+logger = logging.getLogger(__name__)
 API_DESCRIPTION = (
     "Hybrid search and extractive answers with exact citations over Chinese government reports. Contract: docs/API.md."
 )
+
+
+async def _watch_index(state: ServiceState) -> None:
+    """Pick up index versions that a CLI build made current while the service runs."""
+    while True:
+        await asyncio.sleep(state.settings.reload_interval)
+        try:
+            if await run_in_threadpool(state.reload_if_replaced):
+                logger.info("index reloaded: a new version became current")
+        except Exception:  # a half-readable index must never stop the watcher or the service
+            logger.exception("reloading the index failed; still serving the previous one")
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -26,7 +40,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(state.load)
+        watcher = asyncio.create_task(_watch_index(state)) if settings.reload_interval > 0 else None
         yield
+        if watcher is not None:
+            watcher.cancel()
 
     app = FastAPI(title="Report QA", version="1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.service = state

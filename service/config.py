@@ -12,6 +12,7 @@ class Settings(IndexSettings):
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
     build_on_start: bool = True  # `python -m service` builds a missing or stale index first
+    reload_interval: float = Field(2.0, ge=0.0)  # seconds between checks for a new index version; 0: never
     # Hybrid fusion: weight of the min-max normalised dense score against the lexical one.
     dense_weight: float = Field(0.3, ge=0.0, le=1.0)
     candidates: int = Field(100, ge=10, le=2000)  # per retriever, before fusion

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from indexer.build import BuildReport, build_index
 from indexer.embedding import Embedder, SentenceTransformerEmbedder
-from indexer.store import IndexNotFound, IndexStore
+from indexer.store import IndexNotFound, IndexStore, current_version_dir
 from service.answer import Answerer
 from service.config import Settings
 from service.retriever import Retriever
@@ -40,6 +40,19 @@ class ServiceState:
             store.version, len(store.documents), len(store.chunks),
             store.manifest["model"]["name"], store.manifest["model"]["dimension"],
         )  # fmt: skip
+
+    def reload_if_replaced(self) -> bool:
+        """Load the index again when a build (the CLI, another process) made a new version current."""
+        try:
+            current = current_version_dir(self.settings.index_dir).name
+        except IndexNotFound:
+            return False
+        loaded = self.answerer.retriever.store.version if self.answerer else None
+        if current == loaded:
+            return False
+        with self._reindex_lock:
+            self.load()
+        return True
 
     def reindex(self) -> BuildReport:
         """Rebuild from the corpus and swap the new index in; one rebuild at a time."""

@@ -113,10 +113,11 @@ def summarize(results: list[CaseResult]) -> dict[str, float]:
             "answer_evidence_recall": metrics.mean([r.evidence_recall() for r in answerable if r.answer]),
             "no_answer_accuracy": metrics.mean([float(r.decision_correct) for r in asked]),
             "answered_when_answerable": metrics.mean([float(not r.declined) for r in answerable if r.answer]),
-            "declined_when_unanswerable": metrics.mean([float(r.declined) for r in unanswerable]),
             "ask_latency_p50_ms": metrics.percentile([r.ask_ms for r in asked], 50),
             "ask_latency_p95_ms": metrics.percentile([r.ask_ms for r in asked], 95),
         }
+        if unanswerable:  # a set without unanswerable questions has no decline rate, not a zero one
+            summary["declined_when_unanswerable"] = metrics.mean([float(r.declined) for r in unanswerable])
     return summary
 
 

@@ -1,0 +1,33 @@
+"""python -m eval run: writes report.json, report.md and a chart for a small dataset."""
+
+import json
+
+from eval.__main__ import main
+from tests.conftest import MODEL, REPORTS
+
+
+def test_eval_run_writes_the_report_files(tmp_path, monkeypatch) -> None:
+    dataset = tmp_path / "mini.jsonl"
+    rows = [
+        {"id": "a", "question": "东阿县开展了几次双随机抽查？", "answerable": True,
+         "gold": [{"source": "001_5545cfdd99bf609a.txt", "evidence": ["共开展双随机7次"]}]},
+        {"id": "b", "question": "如何办理护照？", "answerable": False, "gold": []},
+    ]  # fmt: skip
+    dataset.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    monkeypatch.setenv("RAGQA_EMBEDDING_MODEL", str(MODEL))
+    out = tmp_path / "out"
+    args = ["run", "--dataset", str(dataset), "--corpus", str(REPORTS), "--index", str(tmp_path / "index")]
+    assert main([*args, "--out", str(out), "--modes", "hybrid,lexical"]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert set(report["metrics"]) == {"hybrid", "lexical"}
+    hybrid = report["metrics"]["hybrid"]
+    assert hybrid["hit_at_1"] == 1.0 and hybrid["no_answer_accuracy"] == 1.0 and hybrid["citation_exactness"] == 1.0
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "| hybrid |" in markdown and "## Failed questions (hybrid)" in markdown
+    assert (out / "charts.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_eval_run_rejects_an_unknown_mode(tmp_path) -> None:
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text('{"id": "n", "question": "q", "answerable": false, "gold": []}\n', encoding="utf-8")
+    assert main(["run", "--dataset", str(dataset), "--modes", "fuzzy", "--out", str(tmp_path)]) == 2

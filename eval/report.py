@@ -42,6 +42,7 @@ def render_markdown(report: dict, results: dict[str, list[CaseResult]]) -> str:
         "",
         table(["mode", *_TABLE_METRICS], [[m, *(report["metrics"][m][k] for k in _TABLE_METRICS)] for m in modes]),
         "",
+        *_by_type(results[primary]),
         f"## Answers ({primary})",
         "",
         table(
@@ -69,6 +70,26 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _by_type(results: list[CaseResult]) -> list[str]:
+    """Retrieval and decisions per question type, when the dataset labels its questions."""
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        if "type" in r.case.meta:
+            groups.setdefault(r.case.meta["type"], []).append(r)
+    if not groups:
+        return []
+    rows = []
+    for kind, members in sorted(groups.items()):
+        answerable = [r for r in members if r.case.answerable]
+        hit1 = sum(bool(r.relevant[:1] and r.relevant[0]) for r in answerable) / len(answerable) if answerable else ""
+        hit5 = sum(any(r.relevant[:5]) for r in answerable) / len(answerable) if answerable else ""
+        decided = [r for r in members if r.answer is not None]
+        correct = sum(r.decision_correct for r in decided) / len(decided) if decided else ""
+        rows.append([kind, len(members), hit1, hit5, correct])
+    header = ["question type", "questions", "hit_at_1", "hit_at_5", "answer/decline correct"]
+    return ["## By question type", "", table(header, rows), ""]
 
 
 def _failures(results: list[CaseResult]) -> list[str]:

@@ -9,13 +9,14 @@ from tests.conftest import MODEL, ROOT
 from tests.server import running_service
 
 DEV_SET = ROOT / "eval" / "datasets" / "dev_reports.jsonl"
-# Floors just under the values measured when they were set (docs/evaluation.md): a drop fails CI.
+# Floors one question under the values measured when they were set (docs/evaluation.md: hit@1 0.901,
+# hit@5 0.972, MRR@10 0.936, exactness 1.0, no-answer accuracy 0.952, 97.2 % answered, 83.3 % declined).
 FLOORS = {
-    "hit_at_1": 0.85,
-    "hit_at_5": 0.95,
-    "mrr_at_10": 0.90,
+    "hit_at_1": 0.88,
+    "hit_at_5": 0.955,
+    "mrr_at_10": 0.92,
     "citation_exactness": 1.0,
-    "no_answer_accuracy": 0.92,
+    "no_answer_accuracy": 0.94,
     "answered_when_answerable": 0.95,
     "declined_when_unanswerable": 0.80,
 }

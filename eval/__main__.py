@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--chunk-sizes", default="200,300,500")
     compare.add_argument("--dense-weights", default="0.3,0.4,0.5,0.6")
     compare.add_argument("--out", type=Path, required=True)
+    calibrate = commands.add_parser("calibrate", help="sweep the refusal threshold over a dataset")
+    calibrate.add_argument("--dataset", type=Path, required=True)
+    calibrate.add_argument("--corpus", type=Path)
+    calibrate.add_argument("--index", type=Path)
+    calibrate.add_argument("--thresholds", default="0.3,0.35,0.4,0.45,0.5,0.55,0.6")
     convert = commands.add_parser("convert-cmrc", help="convert the CMRC 2018 retrieval set to the EVAL.md format")
     convert.add_argument("--source", type=Path, default=Path("../shared/extdata/cmrc2018_dev_retrieval"))
     convert.add_argument("--out", type=Path, default=Path("eval/datasets/cmrc2018"))
@@ -104,6 +109,22 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from eval.calibrate import answerability_scores, sweep
+    from service.state import ServiceState
+
+    state = ServiceState(settings=_settings(args.corpus, args.index))
+    state.load()
+    if state.answerer is None:
+        raise RuntimeError(state.load_error or "no index")
+    scored = answerability_scores(state.answerer.retriever, load_cases(args.dataset))
+    for score, case in scored:
+        print(f"{score:.3f}  {'answerable  ' if case.answerable else 'unanswerable'}  {case.id}  {case.question}")
+    print()
+    print(sweep(scored, [float(t) for t in args.thresholds.split(",")]))
+    return 0
+
+
 def _convert_cmrc(args: argparse.Namespace) -> int:
     from eval.cmrc import convert
 
@@ -139,7 +160,7 @@ def _settings_summary(settings, index_info: dict) -> dict:
     return info
 
 
-_COMMANDS = {"run": _run, "compare": _compare, "convert-cmrc": _convert_cmrc}
+_COMMANDS = {"run": _run, "compare": _compare, "calibrate": _calibrate, "convert-cmrc": _convert_cmrc}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -15,9 +16,13 @@ from indexer.chunking import split_sentences
 from indexer.datatypes import Document, Hit
 from indexer.normalize import display_text, normalize, normalize_query
 from indexer.text import segment
+from service.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
 from service.retriever import Retriever
 
+logger = logging.getLogger(__name__)
+
 _PASSAGES_READ = 3  # sentences are picked from this many top passages
+_LLM_PASSAGES = 5  # numbered passages given to an upstream model
 _SENTENCE_CACHE = 4096  # passages whose sentences and sentence vectors are kept
 _MAX_ANSWER_CHARS = 400
 _MIN_RELATIVE_SCORE = 0.6  # a sentence must score at least this share of the best one
@@ -59,18 +64,54 @@ class _Sentence:
 
 
 class Answerer:
-    def __init__(self, retriever: Retriever, *, threshold: float, max_sentences: int) -> None:
+    def __init__(
+        self, retriever: Retriever, *, threshold: float, max_sentences: int, llm: UpstreamLLM | None = None
+    ) -> None:
         self.retriever = retriever
+        self.llm = llm
         self.threshold = threshold
         self.max_sentences = max_sentences
         # chunk_id -> its sentences and their vectors; one Answerer serves one index version
         self._sentence_cache: OrderedDict[str, tuple[list[_Sentence], np.ndarray]] = OrderedDict()
         self._cache_lock = threading.Lock()  # handlers run in a thread pool
 
-    def answer(self, question: str, top_k: int, mode: str = "hybrid", sources: list[str] | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        top_k: int,
+        mode: str = "hybrid",
+        sources: list[str] | None = None,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Answer:
         hits = self.retriever.search(question, top_k, mode, sources)
         if self.retriever.answerability(question, hits) < self.threshold:
             return Answer(question, False, refusal(question), [], hits)
+        if self.llm is not None:
+            try:
+                generated = self._generated(question, hits, temperature, max_tokens)
+                if generated is not None:
+                    return generated
+            except UpstreamError as exc:
+                logger.warning("%s; answering extractively", exc)
+        return self._extractive(question, hits)
+
+    def _generated(self, question: str, hits: list[Hit], temperature: float | None, max_tokens: int | None):
+        """The upstream model's answer over the numbered passages, or None when it cited none of them."""
+        passages = hits[:_LLM_PASSAGES]
+        text = self.llm.complete(grounded_prompt(question, passages), temperature, max_tokens)
+        text, cited = checked_markers(text, len(passages))
+        if not cited:
+            logger.info("upstream answer cited no given passage; answering extractively")
+            return None
+        citations = []
+        for number, passage in enumerate(cited, start=1):
+            chunk = passages[passage - 1].chunk
+            citations.append(Citation(number, chunk.source, chunk.chunk_id, chunk.start, chunk.end, chunk.text))
+        return Answer(question, True, text, citations, hits, mode="llm")
+
+    def _extractive(self, question: str, hits: list[Hit]) -> Answer:
         chosen = self._pick_sentences(question, hits[:_PASSAGES_READ])
         text, citations = _compose(chosen, self.retriever.store.documents, language(question))
         return Answer(question, True, text, citations, hits)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from indexer.embedding import Embedder
-from service import routes
+from service import openai_routes, routes
 from service.config import Settings
 from service.errors import install_error_handlers
 from service.state import ServiceState
@@ -48,5 +48,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app = FastAPI(title="Report QA", version="1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.service = state
     app.include_router(routes.router)
+    app.include_router(openai_routes.router)
     install_error_handlers(app)
     return app

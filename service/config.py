@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from indexer.settings import IndexSettings
 
@@ -18,4 +18,9 @@ class Settings(IndexSettings):
     candidates: int = Field(100, ge=10, le=2000)  # per retriever, before fusion
     # Refusal: the best passage must cover this share of the question (calibrated on the dev set).
     answer_threshold: float = Field(0.45, ge=0.0, le=1.0)
+    # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM server
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(20.0, gt=0, le=600)
     answer_sentences: int = Field(2, ge=1, le=10)  # 2: best citation precision for equal recall (dev set)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from indexer.datatypes import Hit
 from service.deps import AnswererDep, StateDep
@@ -29,6 +30,15 @@ from service.schemas import (
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
+
+
+_PAGE = Path(__file__).with_name("static") / "index.html"
+
+
+@router.get("/", include_in_schema=False)
+def page() -> FileResponse:
+    """The question-answering web page: plain HTML and JavaScript, no build step, no CDN."""
+    return FileResponse(_PAGE, media_type="text/html; charset=utf-8")
 
 
 @router.get("/healthz", response_model=Health)

@@ -11,6 +11,7 @@ from indexer.embedding import Embedder, SentenceTransformerEmbedder
 from indexer.store import IndexNotFound, IndexStore, current_version_dir
 from service.answer import Answerer
 from service.config import Settings
+from service.llm import UpstreamLLM
 from service.retriever import Retriever
 
 logger = logging.getLogger(__name__)
@@ -85,5 +86,15 @@ class ServiceState:
             store, self._get_embedder(), dense_weight=self.settings.dense_weight, candidates=self.settings.candidates
         )
         return Answerer(
-            retriever, threshold=self.settings.answer_threshold, max_sentences=self.settings.answer_sentences
+            retriever,
+            threshold=self.settings.answer_threshold,
+            max_sentences=self.settings.answer_sentences,
+            llm=self._llm(),
         )
+
+    def _llm(self) -> UpstreamLLM | None:
+        settings = self.settings
+        if not settings.llm_base_url:
+            return None
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return UpstreamLLM(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout)

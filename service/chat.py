@@ -1,0 +1,87 @@
+"""Chat logic behind the OpenAI-compatible endpoint: the question in context, and the reply text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from indexer.normalize import display_text, normalize_query
+from indexer.text import places
+from service.answer import Answer, language
+
+_FOLLOW_UP = re.compile(r"^(那么?|还有|另外|再|and|what about)", re.IGNORECASE)
+_TRAILING_PARTICLE = re.compile(r"[呢吗嘛？?。！!\s]+$")
+_SHORT_QUESTION = 12  # characters: shorter questions usually lean on the previous turn
+_QUOTE_CHARS = 80
+_REFERENCES = {"zh-Hans": "参考资料：", "zh-Hant": "參考資料：", "en": "References:"}
+_STREAM_PIECE = 24  # characters per streamed delta
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str
+    text: str
+
+
+def question_in_context(messages: list[Message]) -> str:
+    """The last user question, completed from the previous one when it is an elliptical follow-up.
+
+    "那郓城县呢？" after "东阿县如何开展双随机检查" becomes "郓城县如何开展双随机检查": the new place
+    replaces the old one; a follow-up without a place is appended to the previous question.
+    """
+    users = [m.text.strip() for m in messages if m.role == "user" and m.text.strip()]
+    if not users:
+        raise ValueError("messages must include a user message with text")
+    last = users[-1]
+    if len(users) == 1 or not _is_follow_up(last):
+        return last
+    previous = users[-2]
+    new_places = places(normalize_query(last))
+    old_places = [p for p in places(normalize_query(previous)) if p in previous]
+    if new_places and old_places:
+        resolved = previous
+        for old in old_places:
+            resolved = resolved.replace(old, new_places[0])
+        return resolved
+    return f"{_TRAILING_PARTICLE.sub('', previous)}，{_TRAILING_PARTICLE.sub('', _FOLLOW_UP.sub('', last))}"
+
+
+def reply_text(answer: Answer) -> str:
+    """The answer with its [n] markers, then a references list (source and quote) in its language."""
+    if not answer.citations:
+        return answer.text
+    lines = [answer.text, "", _REFERENCES[language(answer.question)]]
+    for citation in answer.citations:
+        quote = " ".join(display_text(citation.quote).split())
+        if len(quote) > _QUOTE_CHARS:
+            quote = quote[:_QUOTE_CHARS] + "…"
+        lines.append(f"[{citation.id}] {citation.source}：“{quote}”")
+    return "\n".join(lines)
+
+
+def apply_limits(text: str, max_tokens: int | None, stop: list[str]) -> tuple[str, str]:
+    """Cut the reply at the first stop sequence, then at max_tokens; returns (text, finish_reason)."""
+    for sequence in stop:
+        if sequence and sequence in text:
+            text = text[: text.index(sequence)]
+    # A Chinese character is about one token for these models; counting characters errs short.
+    if max_tokens is not None and len(text) > max_tokens:
+        return text[:max_tokens], "length"
+    return text, "stop"
+
+
+def stream_pieces(text: str) -> Iterator[str]:
+    """Deltas that never split a [n] marker, so a client can link markers as they arrive."""
+    position = 0
+    while position < len(text):
+        end = min(position + _STREAM_PIECE, len(text))
+        marker = text.rfind("[", position, end)
+        if marker > position and "]" not in text[marker:end]:
+            end = marker
+        yield text[position:end]
+        position = end
+
+
+def _is_follow_up(text: str) -> bool:
+    return len(text) <= _SHORT_QUESTION or bool(_FOLLOW_UP.match(text))

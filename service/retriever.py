@@ -14,9 +14,9 @@ from indexer.text import key_terms, places, segment, sub_words
 
 _MAX_OVERLAP = 0.5  # a hit sharing more than half of a better hit's span is a duplicate
 _EVIDENCE_PASSAGES = 3
-# Added to the normalised score of chunks whose report names the place the query names: a report
-# names its county in a few sentences, yet all of it is about that county.
-_PLACE_BONUS = 0.3
+# Added (times the top score) to chunks whose report names the place the query names, so those reports
+# rank first: a report names its county in a few sentences, yet all of it is about that county.
+_PLACE_BONUS = 1.0
 # A query term found only elsewhere in the passage's document (a report names its county once,
 # at the top) counts for this much of a term found in the passage itself.
 _DOCUMENT_CREDIT = 0.7

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MODEL_DIR := models/m3e-small
 STAMP := $(VENV)/.installed
 
-.PHONY: install index run test bench clean
+.PHONY: install index run test browser clean
 
 install: $(STAMP) $(MODEL_DIR)/config.json
 
@@ -26,9 +26,14 @@ index: install
 run: install
 	$(PY) -m service
 
-test: install
+test: install browser
 	$(PY) -m ruff check indexer service eval tests bench
 	$(PY) -m pytest -q
+
+# The browser test drives Debian's Chromium; a CJK font makes its screenshot legible.
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 clean:
 	rm -rf var test-artifacts

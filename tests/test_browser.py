@@ -1,0 +1,59 @@
+"""The web page in headless Chromium: ask, watch the answer stream in, click [1], see the quote highlighted."""
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import MODEL, ROOT
+from tests.server import running_service
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Flags that keep Chromium off the network it cannot reach here (and running as root in CI).
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def base_url(real_index, tmp_path_factory):
+    env = {
+        "RAGQA_INDEX_DIR": str(real_index.index_dir),
+        "RAGQA_CORPUS_DIR": str(real_index.corpus_dir),
+        "RAGQA_EMBEDDING_MODEL": str(MODEL),
+    }
+    with running_service(env, tmp_path_factory.mktemp("browser") / "service.log") as url:
+        yield url
+
+
+def test_ask_stream_click_marker_and_see_the_highlighted_quote(base_url, tmp_path: Path) -> None:
+    assert CHROMIUM, "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(base_url + "/")
+        page.fill("#question", "东阿县如何开展双随机检查")
+        page.click("#send")
+        page.wait_for_selector(".answer[data-state=done]", timeout=30_000)
+        answer = page.inner_text(".answer")
+        assert "随机" in answer and "[1]" in answer
+        page.click('a.marker[data-citation="1"]')
+        highlight = page.wait_for_selector("#highlight", timeout=10_000)
+        quote = highlight.inner_text()
+        assert highlight.is_visible() and page.evaluate(
+            "() => { const r = document.getElementById('highlight').getBoundingClientRect();"
+            " return r.top >= 0 && r.top < window.innerHeight; }"
+        ), "the quote is scrolled into view"
+        page.screenshot(path=str(ARTIFACTS / "browser.png"))
+        browser.close()
+    completion = httpx.post(
+        base_url + "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "东阿县如何开展双随机检查"}]},
+        timeout=60,
+    ).json()
+    first = completion["citations"][0]
+    assert first["source"] == "001_5545cfdd99bf609a.txt"
+    assert quote == first["quote"], "the highlight is exactly the cited original text"

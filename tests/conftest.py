@@ -13,6 +13,7 @@ from indexer.build import build_index
 from indexer.embedding import Embedder, SentenceTransformerEmbedder
 from indexer.settings import IndexSettings
 from indexer.text import segment
+from tests.server import running_service
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "data" / "reports"
@@ -77,3 +78,15 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
     settings = settings_for(REPORTS, tmp_path_factory.mktemp("real") / "index", model=str(MODEL))
     build_index(settings, lambda: real_embedder)
     return settings
+
+
+@pytest.fixture(scope="session")
+def live_url(real_index: IndexSettings, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`python -m service` on a free loopback port over the real index, once per test session."""
+    env = {
+        "RAGQA_INDEX_DIR": str(real_index.index_dir),
+        "RAGQA_CORPUS_DIR": str(real_index.corpus_dir),
+        "RAGQA_EMBEDDING_MODEL": str(MODEL),
+    }
+    with running_service(env, tmp_path_factory.mktemp("live") / "service.log") as url:
+        yield url

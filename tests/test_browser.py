@@ -1,14 +1,11 @@
 """The web page in headless Chromium: ask, watch the answer stream in, click [1], see the quote highlighted."""
 
 import shutil
-from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import MODEL, ROOT
-from tests.server import running_service
+from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -17,18 +14,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
          "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def base_url(real_index, tmp_path_factory):
-    env = {
-        "RAGQA_INDEX_DIR": str(real_index.index_dir),
-        "RAGQA_CORPUS_DIR": str(real_index.corpus_dir),
-        "RAGQA_EMBEDDING_MODEL": str(MODEL),
-    }
-    with running_service(env, tmp_path_factory.mktemp("browser") / "service.log") as url:
-        yield url
-
-
-def test_ask_stream_click_marker_and_see_the_highlighted_quote(base_url, tmp_path: Path) -> None:
+def test_ask_stream_click_marker_and_see_the_highlighted_quote(live_url: str) -> None:
+    base_url = live_url
     assert CHROMIUM, "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:

@@ -5,8 +5,7 @@ import pytest
 
 from eval.dataset import load_cases
 from eval.runner import run_cases, summarize
-from tests.conftest import MODEL, ROOT
-from tests.server import running_service
+from tests.conftest import ROOT
 
 DEV_SET = ROOT / "eval" / "datasets" / "dev_reports.jsonl"
 # Floors one question under the values measured when they were set (docs/evaluation.md: hit@1 0.901,
@@ -23,19 +22,8 @@ FLOORS = {
 
 
 @pytest.fixture(scope="module")
-def base_url(real_index, tmp_path_factory):
-    env = {
-        "RAGQA_INDEX_DIR": str(real_index.index_dir),
-        "RAGQA_CORPUS_DIR": str(real_index.corpus_dir),
-        "RAGQA_EMBEDDING_MODEL": str(MODEL),
-    }
-    with running_service(env, tmp_path_factory.mktemp("server") / "service.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http(base_url):
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+def http(live_url):
+    with httpx.Client(base_url=live_url, timeout=60) as client:
         yield client
 
 

@@ -8,8 +8,6 @@ from openai import OpenAI
 
 from service.app import create_app
 from service.config import Settings
-from tests.conftest import MODEL
-from tests.server import running_service
 from tests.upstream import scripted_upstream
 
 DONGE = "001_5545cfdd99bf609a.txt"
@@ -17,14 +15,8 @@ YUNCHENG = "002_aec6c92409b370db.txt"
 
 
 @pytest.fixture(scope="module")
-def client(real_index, tmp_path_factory):
-    env = {
-        "RAGQA_INDEX_DIR": str(real_index.index_dir),
-        "RAGQA_CORPUS_DIR": str(real_index.corpus_dir),
-        "RAGQA_EMBEDDING_MODEL": str(MODEL),
-    }
-    with running_service(env, tmp_path_factory.mktemp("openai") / "service.log") as url:
-        yield OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+def client(live_url):
+    return OpenAI(base_url=f"{live_url}/v1", api_key="unused", max_retries=0)
 
 
 def test_models_list(client) -> None:

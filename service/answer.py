@@ -121,7 +121,7 @@ class Answerer:
         if not sentences:
             return []
         normalized = normalize_query(question)
-        similarity = vectors @ self.retriever.embedder.embed_query(normalized)
+        similarity = vectors @ self.retriever.query_vector(normalized)
         tokens = set(segment(normalized))
         lexical = self.retriever.store.lexical
         weights = {t: lexical.idf(t) for t in tokens}

@@ -16,6 +16,7 @@ class Settings(IndexSettings):
     # Hybrid fusion: weight of the min-max normalised dense score against the lexical one.
     dense_weight: float = Field(0.3, ge=0.0, le=1.0)
     candidates: int = Field(100, ge=10, le=2000)  # per retriever, before fusion
+    query_cache: int = Field(2048, ge=0, le=1_000_000)  # query embeddings kept (LRU); 0 turns the cache off
     # Refusal: the best passage must cover this share of the question (calibrated on the dev set).
     answer_threshold: float = Field(0.45, ge=0.0, le=1.0)
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,9 +25,14 @@ _PARTS_CREDIT = 0.6  # a compound term absent as a whole, scored by the share of
 
 
 class Retriever:
-    def __init__(self, store: IndexStore, embedder: Embedder, *, dense_weight: float, candidates: int) -> None:
+    def __init__(
+        self, store: IndexStore, embedder: Embedder, *, dense_weight: float, candidates: int, query_cache: int = 2048
+    ) -> None:
         self.store = store
         self.embedder = embedder
+        # Questions repeat (frontends resend, users retry, Traditional and Simplified forms normalise alike);
+        # the embedding is most of a search's cost. Vectors are shared: nobody may write to them.
+        self.query_vector = lru_cache(maxsize=query_cache)(embedder.embed_query)
         self.dense_weight = dense_weight
         self.candidates = candidates
         self._rows_by_source: dict[str, np.ndarray] = {}
@@ -49,7 +55,7 @@ class Retriever:
         if mode in ("lexical", "hybrid"):
             lexical = self._lexical(_without_places(segment(normalized), named), allowed, pool)
         if mode in ("dense", "hybrid"):
-            query_vector = self.embedder.embed_query(normalized)
+            query_vector = self.query_vector(normalized)
             dense = self._dense(query_vector, allowed, pool)
         if mode == "lexical":
             scores = lexical

@@ -83,7 +83,11 @@ class ServiceState:
 
     def _answerer(self, store: IndexStore) -> Answerer:
         retriever = Retriever(
-            store, self._get_embedder(), dense_weight=self.settings.dense_weight, candidates=self.settings.candidates
+            store,
+            self._get_embedder(),
+            dense_weight=self.settings.dense_weight,
+            candidates=self.settings.candidates,
+            query_cache=self.settings.query_cache,
         )
         return Answerer(
             retriever,

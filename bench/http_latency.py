@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--requests", type=int, default=300, help="per endpoint and concurrency level")
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per level, at most")
+    parser.add_argument("--query-cache", type=int, help="RAGQA_QUERY_CACHE for the started service (0: off)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     questions = [c.question for c in load_cases(args.questions)]
@@ -95,12 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         rows = run(args.url, questions, levels, args.requests, args.time_limit)
     else:
         env = {"RAGQA_INDEX_DIR": str(args.index), "RAGQA_CORPUS_DIR": str(args.corpus)}
+        if args.query_cache is not None:
+            env["RAGQA_QUERY_CACHE"] = str(args.query_cache)
         with running_service(env, Path("/tmp/bench-service.log")) as url:
             rows = run(url, questions, levels, args.requests, args.time_limit)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         machine = {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()}
-        args.json.write_text(json.dumps({"machine": machine, "index": str(args.index), "rows": rows}, indent=2) + "\n")
+        report = {"machine": machine, "index": str(args.index), "query_cache": args.query_cache, "rows": rows}
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

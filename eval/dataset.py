@@ -6,12 +6,10 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
-import opencc
-
 from indexer.normalize import strip_pinyin
+from indexer.script import to_simplified
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -52,7 +50,7 @@ def load_cases(path: Path) -> list[EvalCase]:
 
 def match_normalize(text: str) -> str:
     """EVAL.md: t2s, pinyin annotations removed, NFKC, all whitespace removed."""
-    text = _t2s().convert(strip_pinyin(text))
+    text = to_simplified(strip_pinyin(text))
     return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
@@ -82,8 +80,3 @@ def _parse(row: dict) -> EvalCase:
         raise ValueError("an answerable case needs at least one gold entry")
     meta = {k: v for k, v in row.items() if k not in {"id", "question", "answerable", "gold"}}
     return EvalCase(str(row["id"]), question, answerable, gold, meta)
-
-
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")

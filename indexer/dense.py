@@ -50,7 +50,9 @@ class DenseIndex:
     def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
         if rows is None:
             return self._index.reconstruct_n(0, self.size)
-        return np.vstack([self._index.reconstruct(int(r)) for r in rows]) if len(rows) else np.zeros((0, 0))
+        if not len(rows):
+            return np.zeros((0, self._index.d), dtype=np.float32)
+        return self._index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
-import opencc
-
+from indexer.script import to_simplified
 from indexer.text import word_frequency
 
 # The site that produced such files also turned full-width punctuation half-width afterwards.
@@ -99,7 +97,7 @@ def _best_reading(payload: bytes) -> str | None:
 def _plausibility(reading: str) -> int:
     if reading[0] in _LOST_PUNCTUATION:
         return 10**9 - _LOST_PUNCTUATION.index(reading[0])  # "。" first: it ends most sentences
-    frequency = word_frequency(_t2s().convert(reading[:2]))
+    frequency = word_frequency(to_simplified(reading[:2]))
     return frequency if frequency >= _MIN_WORD_FREQUENCY else 0
 
 
@@ -108,8 +106,3 @@ def _gbk(char: str) -> bytes | None:
         return char.encode("gbk")
     except UnicodeEncodeError:
         return None
-
-
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")

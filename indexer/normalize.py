@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
-
-import opencc
 
 from indexer import mojibake
+from indexer.script import to_simplified
 
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 # "學(xué)": a pinyin syllable in parentheses; the tone mark keeps "(wto)" or "(a)" safe.
@@ -80,10 +78,10 @@ def _units(text: str, repair_mojibake: bool) -> list[list]:
 
 def _to_simplified(units: list[list]) -> None:
     joined = "".join(unit[2] for unit in units)
-    converted = _t2s().convert(joined)
+    converted = to_simplified(joined)
     if len(converted) != len(joined):  # a phrase changed length: convert unit by unit instead
         for unit in units:
-            unit[2] = _t2s().convert(unit[2])
+            unit[2] = to_simplified(unit[2])
         return
     pos = 0
     for unit in units:
@@ -109,8 +107,3 @@ def _fold(units: list[list]) -> NormalizedText:
             starts.append(start)
             ends.append(end)
     return NormalizedText("".join(chars), starts, ends)
-
-
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")

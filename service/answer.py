@@ -7,17 +7,16 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
-import opencc
 
 from indexer.chunking import split_sentences
 from indexer.datatypes import Document, Hit
 from indexer.normalize import display_text, normalize, normalize_query
+from indexer.script import to_simplified, to_traditional
 from indexer.text import segment
 from service.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
-from service.retriever import Retriever
+from service.retriever import Retriever, min_max
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +127,7 @@ class Answerer:
         total = sum(weights.values()) or 1.0
         overlap = np.asarray([sum(w for t, w in weights.items() if t in s.normalized) / total for s in sentences])
         rank_prior = np.asarray([1.0 / (1 + s.hit_rank) for s in sentences])
-        scores = 0.45 * _spread(similarity) + 0.4 * overlap + 0.15 * rank_prior
+        scores = 0.45 * min_max(similarity) + 0.4 * overlap + 0.15 * rank_prior
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
         chosen: list[_Sentence] = []
@@ -180,7 +179,7 @@ def refusal(question: str) -> str:
 def language(text: str) -> str:
     if not _CJK.search(text):
         return "en"
-    return "zh-Hant" if _t2s().convert(text) != text else "zh-Hans"
+    return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
 
 
 def _sentences_of(rank: int, hit: Hit) -> list[_Sentence]:
@@ -226,19 +225,5 @@ def _adjacent(a: _Sentence, b: _Sentence) -> bool:
 
 def _in_script(text: str, script: str) -> str:
     if script == "zh-Hant":
-        return _converter("s2t").convert(text)
-    return _converter("t2s").convert(text) if script == "zh-Hans" else text
-
-
-def _t2s() -> opencc.OpenCC:
-    return _converter("t2s")
-
-
-@cache
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
-
-
-def _spread(values: np.ndarray) -> np.ndarray:
-    low, high = float(values.min()), float(values.max())
-    return (values - low) / (high - low) if high > low else np.ones_like(values)
+        return to_traditional(text)
+    return to_simplified(text) if script == "zh-Hans" else text

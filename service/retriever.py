@@ -33,6 +33,8 @@ class Retriever:
         # Questions repeat (frontends resend, users retry, Traditional and Simplified forms normalise alike);
         # the embedding is most of a search's cost. Vectors are shared: nobody may write to them.
         self.query_vector = lru_cache(maxsize=query_cache)(embedder.embed_query)
+        # Which reports name a place: a scan of every report's text, done once per place.
+        self._reports_naming = lru_cache(maxsize=4096)(self._scan_reports_naming)
         self.dense_weight = dense_weight
         self.candidates = candidates
         self._rows_by_source: dict[str, np.ndarray] = {}
@@ -106,10 +108,17 @@ class Retriever:
         found = {int(r): float(v) for v, r in zip(values, rows, strict=True) if r >= 0}
         return {r: v for r, v in found.items() if allowed_set is None or r in allowed_set}
 
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per source."""
+        return {source: len(rows) for source, rows in self._rows_by_source.items()}
+
+    def _scan_reports_naming(self, place: str) -> frozenset[str]:
+        return frozenset(s for s, text in self._document_text.items() if _names(text, place))
+
     def _boost_places(self, scores: dict[int, float], named: list[str]) -> dict[int, float]:
         if not named or not scores:
             return scores
-        naming = {s for s, text in self._document_text.items() if any(_names(text, p) for p in named)}
+        naming = set().union(*(self._reports_naming(place) for place in named))
         if not naming:
             return scores
         scale = max(abs(v) for v in scores.values()) or 1.0  # lexical scores are unbounded BM25
@@ -126,7 +135,7 @@ class Retriever:
             dense = {**dense, **dict(zip(missing.tolist(), exact.tolist(), strict=True))}
         lexical_scores = np.asarray([lexical.get(int(r), 0.0) for r in rows])
         dense_scores = np.asarray([dense[int(r)] for r in rows])
-        fused = self.dense_weight * _min_max(dense_scores) + (1 - self.dense_weight) * _max_scaled(lexical_scores)
+        fused = self.dense_weight * min_max(dense_scores) + (1 - self.dense_weight) * _max_scaled(lexical_scores)
         return dict(zip(rows.tolist(), fused.tolist(), strict=True))
 
     def _deduplicated(self, ranked: list[tuple[int, float]], top_k: int) -> list[Hit]:
@@ -179,7 +188,8 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
     return shared > _MAX_OVERLAP * min(a.end - a.start, b.end - b.start)
 
 
-def _min_max(values: np.ndarray) -> np.ndarray:
+def min_max(values: np.ndarray) -> np.ndarray:
+    """Scale to 0..1 over the given values (all ones when they are equal)."""
     low, high = float(values.min()), float(values.max())
     return (values - low) / (high - low) if high > low else np.ones_like(values)
 

@@ -87,9 +87,7 @@ def ask(request: AskRequest, answerer: AnswererDep) -> AskResponse:
 @router.get("/v1/documents", response_model=DocumentList)
 def list_documents(answerer: AnswererDep) -> DocumentList:
     store = answerer.retriever.store
-    counts: dict[str, int] = {}
-    for chunk in store.chunks:
-        counts[chunk.source] = counts.get(chunk.source, 0) + 1
+    counts = answerer.retriever.chunk_counts()
     return DocumentList(
         documents=[
             DocumentSummary(

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from indexer.build import build_index
-from indexer.embedding import SentenceTransformerEmbedder
+from indexer.embedding import make_embedder
+from indexer.onnx_embedding import ensure_export
 from indexer.provision import provision_m3e_small
 from indexer.settings import IndexSettings
 from indexer.store import IndexNotFound, read_manifest
@@ -49,7 +50,7 @@ def _build(args: argparse.Namespace) -> int:
     settings = IndexSettings(**{k: v for k, v in overrides.items() if v is not None})
     report = build_index(
         settings,
-        lambda: SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size),
+        lambda: make_embedder(settings),
         progress=not args.quiet,
     )
     print(json.dumps({"summary": report.summary(), **_report_dict(report)}, ensure_ascii=False))
@@ -67,6 +68,8 @@ def _stats(args: argparse.Namespace) -> int:
 def _fetch_model(args: argparse.Namespace) -> int:
     extracted = provision_m3e_small(args.target)
     print(f"m3e-small {'extracted to' if extracted else 'already present at'} {args.target}", file=sys.stderr)
+    # Exported here, at install or image build time, so no server start pays for it.
+    print(f"ONNX export at {ensure_export(str(args.target), int8=True).parent}", file=sys.stderr)
     return 0
 
 

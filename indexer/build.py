@@ -204,11 +204,17 @@ def _compatible_previous(settings: IndexSettings) -> IndexStore | None:
         return None
     manifest = previous.manifest
     same = (
-        manifest["model"]["name"] == settings.embedding_model
+        same_model(manifest, settings)
         and manifest["chunking"] == _chunking(settings)
         and manifest["normalization"] == NORMALIZATION
     )
     return previous if same else None
+
+
+def same_model(manifest: dict, settings: IndexSettings) -> bool:
+    """True when the index's vectors come from the model and variant the settings ask for."""
+    model = manifest["model"]
+    return (model["name"], model.get("variant")) == (settings.embedding_model, settings.embedding_variant)
 
 
 def _chunking(settings: IndexSettings) -> dict[str, int]:
@@ -224,7 +230,7 @@ def _manifest(settings, documents, chunks, embedder, previous) -> dict:
         "format_version": FORMAT_VERSION,
         "index_version": f"{now:%Y%m%dT%H%M%S%f}-{digest}",
         "created_at": now.isoformat(timespec="seconds"),
-        "model": {"name": settings.embedding_model, "dimension": dimension},
+        "model": {"name": settings.embedding_model, "variant": settings.embedding_variant, "dimension": dimension},
         "normalization": NORMALIZATION,
         "chunking": _chunking(settings),
         "dense": {"kind": "", "hnsw_threshold": settings.hnsw_threshold},

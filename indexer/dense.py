@@ -59,4 +59,6 @@ class DenseIndex:
 
     @classmethod
     def load(cls, path: Path) -> DenseIndex:
-        return cls(faiss.read_index(str(path)))
+        # The vectors stay in the file, memory-mapped read-only: uvicorn workers share one copy
+        # through the page cache, and a 150k-passage index costs no private memory to open.
+        return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY))

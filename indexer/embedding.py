@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+
+if TYPE_CHECKING:
+    from indexer.settings import IndexSettings
 
 
 class Embedder(Protocol):
@@ -32,7 +36,7 @@ class SentenceTransformerEmbedder:
         self.name = model
         self.batch_size = batch_size
         self.show_progress = show_progress
-        self._model = _load(model)
+        self._model = load_sentence_transformer(model)
         self.dimension = int(self._model.get_embedding_dimension())
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
@@ -51,7 +55,7 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
 
-def _load(model: str):
+def load_sentence_transformer(model: str):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
@@ -64,3 +68,17 @@ def _load(model: str):
     if not path.exists() and (model.startswith((".", "/")) or model.startswith("models/")):
         raise ValueError(f"embedding model folder {model} does not exist (run `make install`)")
     return SentenceTransformer(model, device="cpu")
+
+
+def make_embedder(settings: IndexSettings) -> Embedder:
+    """The embedder the settings ask for: ONNX Runtime (int8 or float32) or sentence-transformers on torch."""
+    if settings.embedding_backend == "onnx":
+        from indexer.onnx_embedding import OnnxEmbedder
+
+        return OnnxEmbedder(
+            settings.embedding_model,
+            int8=settings.embedding_int8,
+            batch_size=settings.embedding_batch_size,
+            threads=settings.embedding_threads,
+        )
+    return SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)

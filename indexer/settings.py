@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,10 +15,20 @@ class IndexSettings(BaseSettings):
     corpus_dir: Path = Path("data/reports")
     index_dir: Path = Path("var/index")
     embedding_model: str = "models/m3e-small"  # a local path or a model name
+    embedding_backend: Literal["onnx", "torch"] = "onnx"  # ONNX Runtime, or sentence-transformers on torch
+    embedding_int8: bool = True  # ONNX only: int8 dynamically quantised weights
+    embedding_threads: int = Field(0, ge=0, le=256)  # ONNX intra-op threads; 0 = one per core
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     chunk_size: int = Field(200, ge=20, le=4000)  # target characters per chunk
     chunk_overlap: int = Field(40, ge=0, le=2000)  # characters shared by neighbouring chunks
     hnsw_threshold: int = Field(50_000, ge=1)  # above this many chunks the dense index is HNSW
+
+    @property
+    def embedding_variant(self) -> str:
+        """How vectors are computed, recorded in the manifest: vectors of different variants never mix."""
+        if self.embedding_backend == "torch":
+            return "torch-float32"
+        return "onnx-int8" if self.embedding_int8 else "onnx-float32"
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IndexSettings:

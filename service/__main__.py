@@ -8,9 +8,9 @@ import sys
 
 import uvicorn
 
-from indexer.build import build_index
+from indexer.build import build_index, same_model
 from indexer.documents import iter_corpus_files, sha256_bytes
-from indexer.embedding import SentenceTransformerEmbedder
+from indexer.embedding import make_embedder
 from indexer.store import IndexNotFound, read_manifest
 from service.app import create_app
 from service.config import Settings
@@ -29,14 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     embedder = None
     if settings.build_on_start and not args.no_build and index_is_stale(settings):
-        embedder = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+        embedder = make_embedder(settings)
         try:
             report = build_index(settings, lambda: embedder, progress=sys.stderr.isatty())
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         logger.info("%s", report.summary())
-    uvicorn.run(create_app(settings, embedder=embedder), host=settings.host, port=settings.port, log_level="info")
+    if settings.workers > 1:  # each worker process builds its own app from the same RAGQA_* settings
+        uvicorn.run("service.app:create_app", factory=True, workers=settings.workers, host=settings.host,
+                    port=settings.port, log_level="info")  # fmt: skip
+    else:
+        uvicorn.run(create_app(settings, embedder=embedder), host=settings.host, port=settings.port, log_level="info")
     return 0
 
 
@@ -49,7 +53,7 @@ def index_is_stale(settings: Settings) -> bool:
     if not settings.corpus_dir.is_dir():
         return False
     files = {source: sha256_bytes(path.read_bytes()) for path, source in iter_corpus_files(settings.corpus_dir)}
-    return files != manifest["files"] or manifest["model"]["name"] != settings.embedding_model
+    return files != manifest["files"] or not same_model(manifest, settings)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ class Settings(IndexSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
+    workers: int = Field(1, ge=1, le=64)  # uvicorn worker processes; they share the memory-mapped vectors
     build_on_start: bool = True  # `python -m service` builds a missing or stale index first
     reload_interval: float = Field(2.0, ge=0.0)  # seconds between checks for a new index version; 0: never
     # Hybrid fusion: weight of the min-max normalised dense score against the lexical one.
     dense_weight: float = Field(0.3, ge=0.0, le=1.0)
     candidates: int = Field(100, ge=10, le=2000)  # per retriever, before fusion
     query_cache: int = Field(2048, ge=0, le=1_000_000)  # query embeddings kept (LRU); 0 turns the cache off
+    query_batch: int = Field(32, ge=0, le=1024)  # concurrent query embeddings batched together; 0: no batching
     # Refusal: the best passage must cover this share of the question (calibrated on the dev set).
     answer_threshold: float = Field(0.45, ge=0.0, le=1.0)
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.

@@ -6,10 +6,11 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from indexer.build import BuildReport, build_index
-from indexer.embedding import Embedder, SentenceTransformerEmbedder
+from indexer.build import BuildReport, build_index, same_model
+from indexer.embedding import Embedder, make_embedder
 from indexer.store import IndexNotFound, IndexStore, current_version_dir
 from service.answer import Answerer
+from service.batching import BatchingEmbedder
 from service.config import Settings
 from service.llm import UpstreamLLM
 from service.retriever import Retriever
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 class ServiceState:
     settings: Settings
     embedder: Embedder | None = None
+    query_embedder: Embedder | None = None  # the embedder behind the micro-batcher, for queries
     answerer: Answerer | None = None  # replaced whole on reindex; requests keep the one they took
     load_error: str | None = None
     _reindex_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,16 +69,22 @@ class ServiceState:
 
     def _get_embedder(self) -> Embedder:
         if self.embedder is None:
-            self.embedder = SentenceTransformerEmbedder(
-                self.settings.embedding_model, batch_size=self.settings.embedding_batch_size
-            )
+            self.embedder = make_embedder(self.settings)
         return self.embedder
+
+    def _get_query_embedder(self) -> Embedder:
+        if self.query_embedder is None:
+            embedder = self._get_embedder()
+            batch = self.settings.query_batch
+            self.query_embedder = BatchingEmbedder(embedder, max_batch=batch) if batch else embedder
+        return self.query_embedder
 
     def _check_model(self, store: IndexStore) -> None:
         model = store.manifest["model"]
-        if model["name"] != self.settings.embedding_model and self.embedder is None:
+        if not same_model(store.manifest, self.settings) and self.embedder is None:
             raise RuntimeError(
-                f"index was built with {model['name']} but RAGQA_EMBEDDING_MODEL is {self.settings.embedding_model}"
+                f"index was built with {model['name']} ({model.get('variant')}) but the settings ask for "
+                f"{self.settings.embedding_model} ({self.settings.embedding_variant}): rebuild the index"
             )
         if self._get_embedder().dimension != model["dimension"]:
             raise RuntimeError(f"index vectors are {model['dimension']}-d, the embedder's are not")
@@ -84,7 +92,7 @@ class ServiceState:
     def _answerer(self, store: IndexStore) -> Answerer:
         retriever = Retriever(
             store,
-            self._get_embedder(),
+            self._get_query_embedder(),
             dense_weight=self.settings.dense_weight,
             candidates=self.settings.candidates,
             query_cache=self.settings.query_cache,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from indexer.build import build_index
-from indexer.embedding import Embedder, SentenceTransformerEmbedder
+from indexer.embedding import Embedder, make_embedder
 from indexer.settings import IndexSettings
 from indexer.text import segment
 from tests.server import running_service
@@ -49,7 +49,7 @@ class FakeEmbedder:
 def real_embedder() -> Embedder:
     if not (MODEL / "config.json").is_file():
         pytest.fail("models/m3e-small is missing: run `make install` (it provisions the model)")
-    return SentenceTransformerEmbedder(str(MODEL))
+    return make_embedder(IndexSettings(embedding_model=str(MODEL)))  # the default: ONNX Runtime, int8
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def test_build_writes_a_manifest_with_model_chunking_files_and_counts(fake_index
     settings, _ = fake_index
     store = IndexStore.load(settings.index_dir)
     manifest = store.manifest
-    assert manifest["model"] == {"name": FakeEmbedder.name, "dimension": 64}
+    assert manifest["model"] == {"name": FakeEmbedder.name, "variant": "onnx-int8", "dimension": 64}
     assert manifest["chunking"] == {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
     assert manifest["counts"] == {"documents": 5, "chunks": len(store.chunks)}
     assert set(manifest["files"]) == set(store.documents) and len(manifest["files"]) == 5

@@ -28,29 +28,53 @@ from eval.metrics import percentile  # noqa: E402
 from tests.server import running_service  # noqa: E402
 
 
+def _request(host: str, endpoint: str, body: dict) -> bytes:
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    head = (f"POST {endpoint} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n")  # fmt: skip
+    return head.encode() + payload
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """One keep-alive request and its whole response; returns the status code."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    await reader.readexactly(length)
+    return status
+
+
 async def _load(url: str, endpoint: str, questions: list[str], concurrency: int, requests: int, limit_s: float) -> dict:
+    """Closed-loop load: `concurrency` keep-alive connections, each sending its next request on a reply.
+
+    Requests are pre-encoded and sent over raw asyncio streams: the generator shares the machine
+    with the server, and an HTTP client library would spend more CPU per request than the search.
+    """
+    host, port = httpx.URL(url).host, httpx.URL(url).port
+    key = "query" if endpoint == "/v1/search" else "question"
+    bodies = [_request(host, endpoint, {key: q, "top_k": 5}) for q in questions]
     latencies: list[float] = []
     errors = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(requests):
-        queue.put_nowait(i)
+    remaining = requests
     deadline = time.monotonic() + limit_s
-    key = "query" if endpoint == "/v1/search" else "question"
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
-        while not queue.empty() and time.monotonic() < deadline:
-            i = queue.get_nowait()
-            started = time.perf_counter()
-            response = await client.post(endpoint, json={key: questions[i % len(questions)], "top_k": 5})
-            latencies.append((time.perf_counter() - started) * 1000)
-            errors += response.status_code != 200
+    async def worker() -> None:
+        nonlocal errors, remaining
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while remaining > 0 and time.monotonic() < deadline:
+                remaining -= 1
+                started = time.perf_counter()
+                status = await _exchange(reader, writer, bodies[remaining % len(bodies)])
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += status != 200
+        finally:
+            writer.close()
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        wall = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - started
     return {
         "endpoint": endpoint,
         "concurrency": concurrency,

@@ -18,8 +18,9 @@ from tqdm import tqdm
 from indexer.chunking import split_document
 from indexer.datatypes import Chunk, Document
 from indexer.dense import DenseIndex
-from indexer.documents import UndecodableFile, iter_corpus_files, read_document
+from indexer.documents import iter_corpus_files, read_document
 from indexer.embedding import Embedder
+from indexer.extract import SUFFIXES, UndecodableFile
 from indexer.lexical import LexicalIndex
 from indexer.settings import IndexSettings
 from indexer.store import FORMAT_VERSION, IndexNotFound, IndexStore
@@ -65,7 +66,7 @@ def build_index(
         previous = _compatible_previous(settings)
         documents, skipped = _read_corpus(settings.corpus_dir)
         if not documents:
-            raise ValueError(f"no readable .txt or .md files in {settings.corpus_dir}")
+            raise ValueError(f"no readable {', '.join(SUFFIXES)} files in {settings.corpus_dir}")
         plan = _Plan(documents, previous)
         embedder = make_embedder() if plan.new_chunks(settings) else None
         if (

@@ -2,52 +2,25 @@
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import charset_normalizer
-
 from indexer.datatypes import Document
+from indexer.extract import SUFFIXES, UndecodableFile, extract_text
 
 logger = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
-# Only encodings a Chinese office plausibly produces; a wider set lets random bytes "decode" as cp1252.
-_CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "utf_16", "utf_32"]
 _TITLE_CHARS = 40
 _TITLE_END = re.compile(r"[。；;！？!?]")
 
 
-class UndecodableFile(ValueError):
-    """Raised when a file's bytes are not text in any supported encoding."""
-
-
-def decode_bytes(data: bytes) -> str:
-    """Decode a report file: BOMs first, then strict UTF-8, then the best legacy Chinese encoding."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if b"\x00" in data:
-        raise UndecodableFile("binary content (NUL bytes) and no UTF-16 byte-order mark")
-    best = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATE_ENCODINGS).best()
-    if best is None:
-        raise UndecodableFile("not valid text in UTF-8, GB18030, Big5 or UTF-16")
-    return str(best)
-
-
 def read_document(path: Path, source: str) -> Document:
-    """Read one file into a Document; raises UndecodableFile for bytes that are not text."""
+    """Read one file into a Document; raises UndecodableFile when it holds no readable text."""
     data = path.read_bytes()
-    text = decode_bytes(data)
+    text = extract_text(data, path.suffix)
     return Document(source=source, title=guess_title(text, source), text=text, sha256=sha256_bytes(data))
 
 

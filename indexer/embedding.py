@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 class Embedder(Protocol):
     name: str
     dimension: int
+    # True when a text's vector does not depend on the other texts of its batch (padding is masked).
+    # int8 dynamic quantisation scales activations per batch, so its vectors shift with the batch.
+    batch_invariant: bool
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
@@ -31,6 +34,8 @@ class Embedder(Protocol):
 
 class SentenceTransformerEmbedder:
     """Mean-pooled, normalised sentence embeddings on the CPU."""
+
+    batch_invariant = True
 
     def __init__(self, model: str, *, batch_size: int = 32, show_progress: bool = False) -> None:
         self.name = model

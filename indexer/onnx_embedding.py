@@ -25,6 +25,7 @@ class OnnxEmbedder:
         self, model: str, *, int8: bool = True, batch_size: int = 32, token_budget: int = 1024, threads: int = 0
     ) -> None:
         self.name = model
+        self.batch_invariant = not int8
         self.batch_size = batch_size
         self.token_budget = token_budget
         path = ensure_export(model, int8=int8)

@@ -14,6 +14,7 @@ from indexer.embedding import make_embedder
 from indexer.store import IndexNotFound, read_manifest
 from service.app import create_app
 from service.config import Settings
+from service.corpus import CorpusFiles
 
 logger = logging.getLogger("service")
 
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    leftovers = CorpusFiles(settings.corpus_dir).clean_incoming()
+    if leftovers:
+        logger.warning("removed %d partial upload(s) left by an interrupted process", leftovers)
     embedder = None
     if settings.build_on_start and not args.no_build and index_is_stale(settings):
         embedder = make_embedder(settings)
@@ -36,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         logger.info("%s", report.summary())
+    serving = {"host": settings.host, "port": settings.port, "log_level": "info", "access_log": settings.access_log}
     if settings.workers > 1:  # each worker process builds its own app from the same RAGQA_* settings
-        uvicorn.run("service.app:create_app", factory=True, workers=settings.workers, host=settings.host,
-                    port=settings.port, log_level="info")  # fmt: skip
+        uvicorn.run("service.app:create_app", factory=True, workers=settings.workers, **serving)
     else:
-        uvicorn.run(create_app(settings, embedder=embedder), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(create_app(settings, embedder=embedder), **serving)
     return 0
 
 

@@ -7,13 +7,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 
 from indexer.embedding import Embedder
 from service import openai_routes, routes
 from service.config import Settings
 from service.errors import install_error_handlers
+from service.security import BodyLimit, RateLimiter, authorize
 from service.state import ServiceState
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     app = FastAPI(title="Report QA", version="1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.service = state
+    app.state.rate_limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+    app.include_router(routes.public_router)
     app.include_router(routes.router)
-    app.include_router(openai_routes.router)
+    app.include_router(openai_routes.router, dependencies=[Depends(authorize)])
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     return app

@@ -23,7 +23,11 @@ logger = logging.getLogger(__name__)
 class BatchingEmbedder:
     """An Embedder whose embed_query calls from many threads are embedded together."""
 
+    batch_invariant = True
+
     def __init__(self, embedder: Embedder, *, max_batch: int = 32) -> None:
+        if not embedder.batch_invariant:
+            raise ValueError(f"{embedder.name}: its vectors depend on the batch, so queries cannot share one")
         self.inner = embedder
         self.name = embedder.name
         self.dimension = embedder.dimension

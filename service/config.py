@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from indexer.settings import IndexSettings
+
+CommaList = Annotated[list[str], NoDecode]  # RAGQA_API_KEYS=a,b,c rather than a JSON array
 
 
 class Settings(IndexSettings):
@@ -27,3 +32,19 @@ class Settings(IndexSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(20.0, gt=0, le=600)
     answer_sentences: int = Field(2, ge=1, le=10)  # 2: best citation precision for equal recall (dev set)
+    # Access: with api_keys set, every /v1 call needs "Authorization: Bearer <key>"; with admin_api_keys
+    # set too, uploads, deletions and reindexing need one of those.
+    api_keys: CommaList = []
+    admin_api_keys: CommaList = []
+    rate_limit: int = Field(0, ge=0)  # requests per minute per API key (or client IP); 0: unlimited
+    cors_origins: CommaList = []  # browser origins allowed to call the API, e.g. https://chat.example.org
+    access_log: bool = False  # uvicorn's per-request line; the service logs each search and ask itself
+    max_body_bytes: int = Field(1 << 20, ge=1024)  # JSON request bodies
+    max_upload_bytes: int = Field(20 << 20, ge=1024)  # uploaded documents
+
+    @field_validator("api_keys", "admin_api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value

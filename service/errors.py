@@ -15,9 +15,10 @@ logger = logging.getLogger(__name__)
 class ServiceError(Exception):
     status_code, code = 500, "internal_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers
 
 
 class InvalidRequest(ServiceError):
@@ -32,6 +33,30 @@ class IndexUnavailable(ServiceError):
     status_code, code = 503, "index_unavailable"
 
 
+class Unauthorized(ServiceError):
+    status_code, code = 401, "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code, code = 403, "forbidden"
+
+
+class Conflict(ServiceError):
+    status_code, code = 409, "conflict"
+
+
+class Duplicate(ServiceError):
+    status_code, code = 409, "duplicate"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code, code = 413, "payload_too_large"
+
+
+class RateLimited(ServiceError):
+    status_code, code = 429, "rate_limited"
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -44,7 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

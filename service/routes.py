@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from indexer.datatypes import Hit
+from indexer.extract import UndecodableFile
+from service.corpus import UnsafeName
 from service.deps import AnswererDep, StateDep
-from service.errors import InvalidRequest, NotFound, error_body
+from service.errors import InvalidRequest, NotFound, PayloadTooLarge, error_body
 from service.schemas import (
     AskRequest,
     AskResponse,
     CitationOut,
+    DocumentChangeOut,
     DocumentList,
     DocumentOut,
     DocumentSummary,
@@ -27,26 +31,30 @@ from service.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from service.security import authorize, require_admin
+from service.state import DocumentChange
 
 logger = logging.getLogger(__name__)
-router = APIRouter()
+public_router = APIRouter()  # the page and the probes: open even when API keys are configured
+router = APIRouter(dependencies=[Depends(authorize)])
+_ADMIN = [Depends(require_admin)]
 
 
 _PAGE = Path(__file__).with_name("static") / "index.html"
 
 
-@router.get("/", include_in_schema=False)
+@public_router.get("/", include_in_schema=False)
 def page() -> FileResponse:
     """The question-answering web page: plain HTML and JavaScript, no build step, no CDN."""
     return FileResponse(_PAGE, media_type="text/html; charset=utf-8")
 
 
-@router.get("/healthz", response_model=Health)
+@public_router.get("/healthz", response_model=Health)
 def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Readiness, responses={503: {"description": "no index loaded"}})
+@public_router.get("/readyz", response_model=Readiness, responses={503: {"description": "no index loaded"}})
 def readyz(state: StateDep):
     if state.answerer is None:
         return JSONResponse(error_body("index_unavailable", state.load_error or "no index loaded"), status_code=503)
@@ -98,6 +106,36 @@ def list_documents(answerer: AnswererDep) -> DocumentList:
     )
 
 
+@router.post(
+    "/v1/documents", response_model=DocumentChangeOut, status_code=201, dependencies=_ADMIN,
+    responses={400: {"description": "unsupported or unreadable file"}, 409: {"description": "duplicate content"},
+               413: {"description": "file too large"}},
+)  # fmt: skip
+def upload_document(file: Annotated[UploadFile, File()], state: StateDep) -> DocumentChangeOut:
+    """Store the file in the corpus (its sanitised name is its source), then index it incrementally."""
+    limit = state.settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+    try:
+        change = state.add_document(file.filename or "", data)
+    except (UnsafeName, UndecodableFile) as exc:
+        raise InvalidRequest(str(exc)) from exc
+    logger.info("document %s %s (%d bytes)", change.source, change.status, len(data))
+    return _change_out(change)
+
+
+@router.delete("/v1/documents/{source:path}", response_model=DocumentChangeOut, dependencies=_ADMIN)
+def delete_document(source: str, state: StateDep) -> DocumentChangeOut:
+    """Remove the file from the corpus, then its passages from the index."""
+    try:
+        change = state.delete_document(source)
+    except UnsafeName as exc:
+        raise InvalidRequest(str(exc)) from exc
+    logger.info("document %s deleted", change.source)
+    return _change_out(change)
+
+
 @router.get("/v1/documents/{source:path}", response_model=DocumentOut)
 def get_document(source: str, answerer: AnswererDep) -> DocumentOut:
     # Documents are served from the loaded index, never from the file system: no path can escape.
@@ -109,7 +147,7 @@ def get_document(source: str, answerer: AnswererDep) -> DocumentOut:
     return DocumentOut(source=document.source, title=document.title, text=document.text)
 
 
-@router.post("/v1/admin/reindex", response_model=ReindexResponse)
+@router.post("/v1/admin/reindex", response_model=ReindexResponse, dependencies=_ADMIN)
 async def reindex(state: StateDep) -> ReindexResponse:
     report = await run_in_threadpool(state.reindex)
     return ReindexResponse(
@@ -120,6 +158,17 @@ async def reindex(state: StateDep) -> ReindexResponse:
         removed=report.removed,
         chunks_embedded=report.chunks_embedded,
         chunks_reused=report.chunks_reused,
+    )
+
+
+def _change_out(change: DocumentChange) -> DocumentChangeOut:
+    return DocumentChangeOut(
+        source=change.source,
+        sha256=change.sha256,
+        status=change.status,
+        index_version=change.report.index_version,
+        documents=len(change.report.added) + len(change.report.changed) + len(change.report.unchanged),
+        chunks_embedded=change.report.chunks_embedded,
     )
 
 

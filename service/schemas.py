@@ -111,3 +111,12 @@ class ReindexResponse(BaseModel):
     removed: list[str]
     chunks_embedded: int
     chunks_reused: int
+
+
+class DocumentChangeOut(BaseModel):
+    source: str
+    sha256: str
+    status: Literal["added", "replaced", "deleted"]
+    index_version: str
+    documents: int  # documents in the index after the change
+    chunks_embedded: int

@@ -27,6 +27,7 @@ class FakeEmbedder:
 
     name = "fake-hash-64"
     dimension = 64
+    batch_invariant = True
 
     def __init__(self) -> None:
         self.embedded = 0  # how many texts were embedded, to check incremental builds

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.documents import UndecodableFile, decode_bytes, guess_title, load_documents, read_document
+from indexer.documents import guess_title, load_documents, read_document
+from indexer.extract import UndecodableFile, decode_bytes
 
 DATA = Path(__file__).parent / "data" / "encodings"
 SIMPLIFIED = (DATA / "expected_simplified.txt").read_text(encoding="utf-8")

@@ -40,11 +40,14 @@ def test_onnx_vectors_match_sentence_transformers(torch_vectors, int8, floor):
     assert (vectors * torch_vectors).sum(axis=1).min() >= floor
 
 
-def test_onnx_query_equals_its_document_embedding():
-    embedder = OnnxEmbedder(str(MODEL))
+def test_float32_vectors_do_not_depend_on_the_batch_and_int8_says_so():
+    embedder = OnnxEmbedder(str(MODEL), int8=False)
     batch = embedder.embed_documents(TEXTS)
     for text, vector in zip(TEXTS, batch, strict=True):
-        assert np.allclose(embedder.embed_query(text), vector, atol=1e-4)  # padding must not leak into pooling
+        assert np.allclose(embedder.embed_query(text), vector, atol=1e-5)  # padding must not leak into pooling
+    assert embedder.batch_invariant and not OnnxEmbedder(str(MODEL), int8=True).batch_invariant
+    with pytest.raises(ValueError, match="depend on the batch"):
+        BatchingEmbedder(OnnxEmbedder(str(MODEL), int8=True))
 
 
 def test_export_is_reused_not_redone():
@@ -67,6 +70,7 @@ def test_length_batches_cover_every_index_once_within_budget():
 
 class _CountingEmbedder(FakeEmbedder):
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[int] = []
         self.gate = threading.Event()
 

@@ -1,0 +1,103 @@
+"""Stores and removes corpus files durably: the corpus is written first, the index follows from it.
+
+A file is written under `.incoming/` (hidden, so builds never read it), fsynced, then renamed into
+place and the directory fsynced: after a crash at any moment a file is either whole in the corpus
+or absent, and the next start-up indexes whatever the corpus holds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path, PurePosixPath
+
+from indexer.extract import SUFFIXES
+
+_INCOMING = ".incoming"
+_UNSAFE = re.compile(r'[<>:"|?*\\/]')
+_MAX_NAME = 120
+
+
+class UnsafeName(ValueError):
+    """A file name or source that cannot name a corpus file."""
+
+
+def safe_source(filename: str) -> str:
+    """The corpus name for an uploaded file name: its last path part, printable, no hidden or reserved forms."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(c for c in name if not unicodedata.category(c).startswith("C"))  # controls, format chars
+    name = _UNSAFE.sub("_", name).strip().strip(". ")
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() not in SUFFIXES:
+        raise UnsafeName(f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUFFIXES)}")
+    stem = stem.strip(". ")[: _MAX_NAME - len(suffix)]
+    if not stem:
+        raise UnsafeName("the file name is empty once unsafe characters are removed")
+    return stem + suffix.lower()
+
+
+class CorpusFiles:
+    """The corpus folder as the service changes it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._incoming = root / _INCOMING
+
+    def path_of(self, source: str) -> Path:
+        """The file of an existing source; UnsafeName for anything that could leave the corpus."""
+        parts = PurePosixPath(source).parts
+        if not source or "\\" in source or source.startswith("/") or any(p in ("..", ".") for p in parts):
+            raise UnsafeName("source must be a path inside the corpus")
+        if any(p.startswith(".") for p in parts) or "\x00" in source:
+            raise UnsafeName("source must be a path inside the corpus")
+        path = (self.root / source).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise UnsafeName("source must be a path inside the corpus")
+        return path
+
+    def write(self, source: str, data: bytes) -> Path:
+        """Store `data` as `source`, replacing any previous file whole."""
+        target = self.path_of(source)
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(dir=self._incoming, suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(staging, 0o644)
+            os.replace(staging, target)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        return target
+
+    def delete(self, source: str) -> bool:
+        """Remove `source`; False when there was no such file."""
+        path = self.path_of(source)
+        if not path.is_file():
+            return False
+        path.unlink()
+        _fsync_dir(path.parent)
+        return True
+
+    def clean_incoming(self) -> int:
+        """Remove partial files left by a process that died mid-upload (call before serving); returns how many."""
+        if not self._incoming.is_dir():
+            return 0
+        leftovers = list(self._incoming.iterdir())
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        return len(leftovers)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -34,7 +34,7 @@ def safe_source(filename: str) -> str:
     if suffix.lower() not in SUFFIXES:
         raise UnsafeName(f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUFFIXES)}")
     stem = stem.strip(". ")[: _MAX_NAME - len(suffix)]
-    if not stem:
+    if not stem.strip("_"):
         raise UnsafeName("the file name is empty once unsafe characters are removed")
     return stem + suffix.lower()
 

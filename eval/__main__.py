@@ -79,12 +79,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from indexer.build import build_index
-    from indexer.embedding import SentenceTransformerEmbedder
+    from indexer.embedding import make_embedder
     from service.config import Settings
 
     cases = load_cases(args.dataset)
     rows = []
-    embedder = SentenceTransformerEmbedder(Settings().embedding_model)
+    embedder = make_embedder(Settings())
     for size in [int(s) for s in args.chunk_sizes.split(",")]:
         base = Settings(corpus_dir=args.corpus, index_dir=args.work / f"size{size}", chunk_size=size,
                         chunk_overlap=size // 5, build_on_start=False)  # fmt: skip
@@ -138,12 +138,12 @@ _COMPARE_METRICS = ["hit_at_1", "hit_at_5", "mrr_at_10", "ndcg_at_10", "no_answe
 
 def _settings(corpus: Path | None, index: Path | None):
     from indexer.build import build_index
-    from indexer.embedding import SentenceTransformerEmbedder
+    from indexer.embedding import make_embedder
     from service.config import Settings
 
     overrides = {"corpus_dir": corpus, "index_dir": index}
     settings = Settings(build_on_start=False, **{k: v for k, v in overrides.items() if v is not None})
-    build_index(settings, lambda: SentenceTransformerEmbedder(settings.embedding_model))
+    build_index(settings, lambda: make_embedder(settings))
     return settings
 
 

@@ -12,7 +12,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import Settings
-from service.errors import Forbidden, PayloadTooLarge, RateLimited, Unauthorized, error_body
+from service.errors import Forbidden, RateLimited, Unauthorized, error_body
 
 _BEARER = "bearer "
 
@@ -21,7 +21,7 @@ def authorize(request: Request) -> None:
     """Dependency of every /v1 route: a valid key when keys are configured, then the rate limit."""
     settings: Settings = request.app.state.service.settings
     key = _presented_key(request)
-    if settings.api_keys or settings.admin_api_keys:
+    if settings.api_keys:  # admin keys alone protect only the write routes
         if key is None:
             raise Unauthorized("an API key is required: Authorization: Bearer <key>", {"WWW-Authenticate": "Bearer"})
         if not _matches(key, [*settings.api_keys, *settings.admin_api_keys]):
@@ -74,8 +74,8 @@ class RateLimiter:
 class BodyLimit:
     """ASGI middleware: request bodies over the limit get 413 before the app parses them.
 
-    A declared Content-Length is checked up front; a chunked body is counted as it arrives.
-    Document uploads have their own, larger limit.
+    A declared Content-Length is checked up front; a chunked body (no length) is read here up to
+    the limit and handed on whole. Document uploads have their own, larger limit.
     """
 
     def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
@@ -90,20 +90,29 @@ class BodyLimit:
         upload = scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/documents"
         limit = self.max_upload if upload else self.max_body
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _reject(send, limit)
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > limit:
+                await _reject(send, limit)
+                return
+            await self.app(scope, receive, send)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        body = bytearray()
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise PayloadTooLarge(f"request body larger than {limit} bytes")
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await _reject(send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        whole: list[Message] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
 
-        await self.app(scope, counting_receive, send)
+        async def replay() -> Message:
+            return whole.pop() if whole else await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _reject(send: Send, limit: int) -> None:

@@ -13,7 +13,10 @@ from service.config import Settings
 from tests.conftest import DONGE_REPORT, FakeEmbedder
 from tests.test_api import assert_error
 
-NOTICE = "东平县关于开展营商环境评估的通知。\n一、评估范围。全县各乡镇均纳入营商环境评估。\n二、时间安排。评估于第三季度完成。\n"
+NOTICE = (
+    "东平县关于开展营商环境评估的通知。\n一、评估范围。全县各乡镇均纳入营商环境评估。\n"
+    "二、时间安排。评估于第三季度完成。\n"
+)
 
 
 @pytest.fixture

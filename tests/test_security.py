@@ -1,0 +1,122 @@
+"""API keys, admin keys, rate limits, body limits, CORS, and no secrets in logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
+from tests.test_api import assert_error
+
+USER, ADMIN = "user-key-7f3a9c", "admin-key-c41d8e"
+NOTICE = "东平县营商环境评估通知。全县各乡镇均纳入评估。".encode()
+
+
+def _client(fake_index, **overrides) -> TestClient:
+    index_settings, embedder = fake_index
+    settings = Settings(**index_settings.model_dump(), build_on_start=False, **overrides)
+    return TestClient(create_app(settings, embedder=embedder))
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+READS = [
+    ("post", "/v1/search", {"json": {"query": "双随机"}}),
+    ("post", "/v1/ask", {"json": {"question": "双随机"}}),
+    ("get", "/v1/documents", {}),
+    ("get", "/v1/models", {}),
+    ("post", "/v1/chat/completions", {"json": {"model": "m", "messages": [{"role": "user", "content": "双随机"}]}}),
+]
+WRITES = [
+    ("post", "/v1/documents", {"files": {"file": ("n.txt", NOTICE)}}),
+    ("delete", "/v1/documents/n.txt", {}),
+    ("post", "/v1/admin/reindex", {}),
+]
+
+
+def test_with_keys_every_v1_call_needs_a_valid_key_and_probes_stay_open(fake_index, caplog):
+    caplog.set_level(logging.DEBUG)
+    with _client(fake_index, api_keys=[USER], admin_api_keys=[ADMIN]) as client:
+        assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+        for method, path, kwargs in READS + WRITES:
+            for headers in ({}, _bearer("wrong"), {"Authorization": USER}, {"Authorization": "Basic " + USER}):
+                response = getattr(client, method)(path, headers=headers, **kwargs)
+                assert_error(response, 401, "unauthorized")
+                assert response.headers["www-authenticate"] == "Bearer"
+        for method, path, kwargs in READS:
+            for key in (USER, ADMIN):
+                assert getattr(client, method)(path, headers=_bearer(key), **kwargs).status_code == 200
+        for method, path, kwargs in WRITES:
+            assert_error(getattr(client, method)(path, headers=_bearer(USER), **kwargs), 403, "forbidden")
+        assert client.post("/v1/documents", headers=_bearer(ADMIN), **WRITES[0][2]).status_code == 201
+        assert client.delete("/v1/documents/n.txt", headers=_bearer(ADMIN)).status_code == 200
+        assert client.post("/v1/admin/reindex", headers=_bearer(ADMIN)).status_code == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert USER not in logged and ADMIN not in logged
+
+
+def test_without_keys_the_service_stays_open(fake_index):
+    with _client(fake_index) as client:
+        for method, path, kwargs in READS + WRITES:
+            assert getattr(client, method)(path, **kwargs).status_code in (200, 201), path
+
+
+def test_admin_keys_alone_protect_only_the_writes(fake_index):
+    with _client(fake_index, admin_api_keys=[ADMIN]) as client:
+        assert client.post("/v1/search", json={"query": "双随机"}).status_code == 200
+        assert_error(client.post("/v1/admin/reindex"), 401, "unauthorized")
+        assert client.post("/v1/admin/reindex", headers=_bearer(ADMIN)).status_code == 200
+
+
+def test_keys_come_from_comma_separated_environment_variables(monkeypatch):
+    monkeypatch.setenv("RAGQA_API_KEYS", f" {USER} ,other,")
+    monkeypatch.setenv("RAGQA_ADMIN_API_KEYS", ADMIN)
+    monkeypatch.setenv("RAGQA_CORS_ORIGINS", "https://a.example,https://b.example")
+    settings = Settings()
+    assert settings.api_keys == [USER, "other"] and settings.admin_api_keys == [ADMIN]
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_rate_limit_per_key_answers_429_with_retry_after(fake_index):
+    with _client(fake_index, rate_limit=3, api_keys=[USER, ADMIN]) as client:
+        statuses = [client.get("/v1/documents", headers=_bearer(USER)).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        limited = client.get("/v1/documents", headers=_bearer(USER))
+        assert_error(limited, 429, "rate_limited")
+        assert int(limited.headers["retry-after"]) >= 1
+        assert client.get("/v1/documents", headers=_bearer(ADMIN)).status_code == 200  # its own bucket
+        assert client.get("/healthz").status_code == 200
+
+
+def test_oversized_json_bodies_get_413_declared_or_chunked(fake_index):
+    with _client(fake_index, max_body_bytes=2048) as client:
+        big = {"query": "双随机" * 1000}
+        assert_error(client.post("/v1/search", json=big), 413, "payload_too_large")
+
+        def chunks():
+            yield b'{"query": "'
+            for _ in range(100):
+                yield "双随机".encode() * 20
+            yield b'"}'
+
+        response = client.post("/v1/search", content=chunks(), headers={"Content-Type": "application/json"})
+        assert_error(response, 413, "payload_too_large")
+        assert client.post("/v1/search", json={"query": "双随机"}).status_code == 200
+
+
+@pytest.mark.parametrize(("origin", "allowed"), [("https://chat.example.org", True), ("https://evil.example", False)])
+def test_cors_allows_only_the_configured_origins(fake_index, origin, allowed):
+    with _client(fake_index, cors_origins=["https://chat.example.org"]) as client:
+        preflight = client.options(
+            "/v1/search",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization,content-type"},
+        )  # fmt: skip
+        assert (preflight.headers.get("access-control-allow-origin") == origin) is allowed
+        response = client.post("/v1/search", json={"query": "双随机"}, headers={"Origin": origin})
+        assert (response.headers.get("access-control-allow-origin") == origin) is allowed

@@ -69,8 +69,12 @@ def _pdf(text: str) -> bytes:
         ("東平縣通知.txt", NOTICE.encode("utf-8").replace("东平县".encode(), "東平縣".encode()), "营商环境评估"),
         ("notice-big5.txt", "東平縣關於開展營商環境評估的通知。全縣各鄉鎮均納入評估。".encode("big5"), "營商環境評估"),
         ("notice.md", ("# 东平县通知\n\n" + NOTICE).encode("utf-16"), "营商环境评估"),
-        ("notice.html", f"<html><head><meta charset='gbk'><style>p{{}}</style></head><body><p>{NOTICE}</p>"
-                        "<script>var x=1;</script></body></html>".encode("gbk"), "营商环境评估"),  # fmt: skip
+        (
+            "notice.html",
+            f"<html><head><meta charset='gbk'><style>p{{}}</style></head><body><p>{NOTICE}</p>"
+            "<script>var x=1;</script></body></html>".encode("gbk"),
+            "营商环境评估",
+        ),  # fmt: skip
         ("notice.docx", _docx(NOTICE), "营商环境评估"),
         ("notice.pdf", _pdf("Dongping county business environment assessment 2024"), "business environment"),
     ],
@@ -146,7 +150,7 @@ def test_a_file_over_the_upload_limit_gets_413(client, fake_index):
         (".hidden.txt", "hidden.txt"),
         ("a/b/../c.TXT", "c.txt"),
         ("con<>:|?*.txt", "con______.txt"),
-        ("con\".txt", "con%22.txt"),  # the client (like a browser) percent-encodes quotes and controls
+        ('con".txt', "con%22.txt"),  # the client (like a browser) percent-encodes quotes and controls
         ("bell\x07\u200bname.txt", "bell%07name.txt"),
         ("zero\u200b\u202ewidth.txt", "zerowidth.txt"),
         ("x" * 300 + ".txt", "x" * 116 + ".txt"),

@@ -25,21 +25,31 @@ def free_port() -> int:
 @contextmanager
 def running_service(env: dict[str, str], log: Path, timeout: float = 90.0) -> Iterator[str]:
     """Start the service with the given RAGQA_* variables; yields its base URL once /readyz is 200."""
+    process, url = start_service(env, log, timeout=timeout)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def start_service(env: dict[str, str], log: Path, *, build: bool = False, timeout: float = 90.0):
+    """`python -m service` (building a stale index first when `build`); returns (process, url) once ready."""
     port = free_port()
     full_env = {**os.environ, **env, "RAGQA_HOST": "127.0.0.1", "RAGQA_PORT": str(port)}
-    with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "service", "--no-build"], cwd=ROOT, env=full_env,
-                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(url, process, timeout, log)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    command = [sys.executable, "-m", "service"] + ([] if build else ["--no-build"])
+    with log.open("a") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process, timeout, log)
+    except BaseException:
+        process.kill()
+        raise
+    return process, url
 
 
 def _wait_ready(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:

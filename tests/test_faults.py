@@ -45,7 +45,7 @@ def test_kill_during_upload_leaves_nothing_half_stored(site, tmp_path):
     log = tmp_path / "service.log"
     process, url = start_service(site, log, build=True)
     before_docs, before_files = _snapshot(url), _corpus_files(site)
-    body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n\r\n" + NOTICE * 5000
+    body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n' + NOTICE * 5000
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     recall = ann_recall(args.index, queries)
     print(json.dumps(recall), flush=True)
     size_mb = sum(f.stat().st_size for f in current_version_dir(args.index).rglob("*") if f.is_file()) / 2**20
-    env = {"RAGQA_INDEX_DIR": str(args.index), "RAGQA_QUERY_CACHE": "0", "RAGQA_RELOAD_INTERVAL": "0"}
+    env = {"RAGQA_INDEX_DIR": str(args.index), "RAGQA_EMBEDDING_MODEL": str(ROOT / "models" / "m3e-small"),
+           "RAGQA_QUERY_CACHE": "0", "RAGQA_RELOAD_INTERVAL": "0"}  # fmt: skip
     process, url = start_service(env, Path("/tmp/bench-scale-service.log"), timeout=600)
     try:
         rss_ready = _memory_mb(process.pid)

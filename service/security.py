@@ -17,7 +17,7 @@ from service.errors import Forbidden, RateLimited, Unauthorized, error_body
 _BEARER = "bearer "
 
 
-def authorize(request: Request) -> None:
+async def authorize(request: Request) -> None:
     """Dependency of every /v1 route: a valid key when keys are configured, then the rate limit."""
     settings: Settings = request.app.state.service.settings
     key = _presented_key(request)
@@ -37,7 +37,7 @@ def authorize(request: Request) -> None:
                               {"Retry-After": str(max(1, round(wait)))})  # fmt: skip
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     """Dependency of write routes (upload, delete, reindex): an admin key when admin keys are configured."""
     settings: Settings = request.app.state.service.settings
     if not settings.admin_api_keys:

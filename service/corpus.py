@@ -48,12 +48,11 @@ class CorpusFiles:
 
     def path_of(self, source: str) -> Path:
         """The file of an existing source; UnsafeName for anything that could leave the corpus."""
-        parts = PurePosixPath(source).parts
-        if not source or "\\" in source or source.startswith("/") or any(p in ("..", ".") for p in parts):
+        # Hidden parts (".", "..", ".incoming") and absolute or Windows forms never name a corpus file.
+        unsafe = not source or "\\" in source or "\x00" in source or source.startswith("/")
+        if unsafe or any(p.startswith(".") for p in PurePosixPath(source).parts):
             raise UnsafeName("source must be a path inside the corpus")
-        if any(p.startswith(".") for p in parts) or "\x00" in source:
-            raise UnsafeName("source must be a path inside the corpus")
-        path = (self.root / source).resolve()
+        path = (self.root / source).resolve()  # a symlink could still point outside
         if not path.is_relative_to(self.root.resolve()):
             raise UnsafeName("source must be a path inside the corpus")
         return path
@@ -76,14 +75,11 @@ class CorpusFiles:
         _fsync_dir(target.parent)
         return target
 
-    def delete(self, source: str) -> bool:
-        """Remove `source`; False when there was no such file."""
+    def delete(self, source: str) -> None:
+        """Remove the file of an existing `source`."""
         path = self.path_of(source)
-        if not path.is_file():
-            return False
         path.unlink()
         _fsync_dir(path.parent)
-        return True
 
     def clean_incoming(self) -> int:
         """Remove partial files left by a process that died mid-upload (call before serving); returns how many."""

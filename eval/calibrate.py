@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from eval.dataset import EvalCase
 from eval.report import table
+from qa.loaded import LoadedIndex
 
 
-def answerability_scores(retriever, cases: list[EvalCase], top_k: int = 5) -> list[tuple[float, EvalCase]]:
+def answerability_scores(index: LoadedIndex, cases: list[EvalCase], top_k: int = 5) -> list[tuple[float, EvalCase]]:
     """(score, case) per question, lowest first: the value /v1/ask compares with its threshold."""
     scored = []
     for case in cases:
-        hits = retriever.search(case.question, top_k)
-        scored.append((retriever.answerability(case.question, hits), case))
+        query = index.analyze(case.question)
+        scored.append((index.answerability(query, index.search(query, top_k)), case))
     return sorted(scored, key=lambda pair: pair[0])
 
 

@@ -6,19 +6,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from eval import metrics
 from eval.dataset import EvalCase, match_normalize, supports_any
 
+if TYPE_CHECKING:
+    from service.config import Settings
+
 SEARCH_DEPTH = 10  # MRR@10 and nDCG@10 need ten ranked passages
 
 
 class Client(Protocol):
-    def post(self, url: str, json: dict) -> httpx.Response: ...
-    def get(self, url: str) -> httpx.Response: ...
+    """What the runner needs of an HTTP client: httpx's, or Starlette's TestClient (an httpx2 client)."""
+
+    def post(self, url: str, *, json: Any = None) -> Any: ...
+    def get(self, url: str) -> Any: ...
 
 
 @dataclass
@@ -50,8 +55,8 @@ class CaseResult:
 
 
 @contextmanager
-def in_process_client(settings) -> Iterator[Client]:
-    """The real app, lifespan included, called through ASGI without a socket."""
+def in_process_client(settings: Settings) -> Iterator[Client]:
+    """The real app, lifespan included, called through ASGI without a socket ."""
     from fastapi.testclient import TestClient
 
     from service.app import create_app

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from indexer.build import build_index
-from indexer.embedding import make_embedder
-from indexer.onnx_embedding import ensure_export
+from indexer.embedders.factory import make_embedder
+from indexer.embedders.onnx_backend import ensure_export
 from indexer.provision import provision_m3e_small
 from indexer.settings import IndexSettings
 from indexer.store import IndexNotFound, read_manifest
@@ -59,7 +59,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _stats(args: argparse.Namespace) -> int:
     settings = IndexSettings(**({"index_dir": args.index} if args.index else {}))
-    manifest = read_manifest(settings.index_dir)
+    manifest = read_manifest(settings.index_dir).to_dict()
     manifest["files"] = len(manifest["files"])
     print(json.dumps(manifest, ensure_ascii=False, indent=2))
     return 0

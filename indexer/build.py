@@ -18,22 +18,24 @@ from tqdm import tqdm
 from indexer.chunking import split_document
 from indexer.datatypes import Chunk, Document
 from indexer.dense import DenseIndex
-from indexer.documents import iter_corpus_files, read_document
-from indexer.embedding import Embedder
+from indexer.documents import iter_corpus_files, read_document, sha256_bytes
+from indexer.embedders.base import Embedder
 from indexer.extract import SUFFIXES, UndecodableFile
 from indexer.lexical import LexicalIndex
+from indexer.manifest import Chunking, Manifest, ModelInfo, incompatibilities
 from indexer.settings import IndexSettings
-from indexer.store import FORMAT_VERSION, IndexNotFound, IndexStore
+from indexer.store import IndexNotFound, IndexStore
 from indexer.text import segment
 
 logger = logging.getLogger(__name__)
 
-NORMALIZATION = {"nfkc": True, "opencc": "t2s", "pinyin_annotations": "removed", "mojibake": "gbk-shift", "v": 1}
 _EMBED_GROUP = 256
 
 
 @dataclass(slots=True)
 class BuildReport:
+    """What a build did: which documents were added, changed, removed or reused, and what it embedded."""
+
     index_version: str
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
@@ -63,30 +65,24 @@ def build_index(
     started = time.perf_counter()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(settings.index_dir):
-        previous = _compatible_previous(settings)
+        previous = _reusable_previous(settings)
         documents, skipped = _read_corpus(settings.corpus_dir)
         if not documents:
             raise ValueError(f"no readable {', '.join(SUFFIXES)} files in {settings.corpus_dir}")
-        plan = _Plan(documents, previous)
-        embedder = make_embedder() if plan.new_chunks(settings) else None
-        if (
-            embedder is not None
-            and previous is not None
-            and embedder.dimension != previous.manifest["model"]["dimension"]
-        ):
-            previous = None  # cannot mix vector spaces
-            plan = _Plan(documents, None)
-        vectors, tokens, chunks = plan.assemble(settings, embedder, progress)
-        manifest = _manifest(settings, documents, chunks, embedder, previous)
+        plan = _Plan(documents, previous, settings)
+        embedder = make_embedder() if plan.fresh_chunks else None
+        if embedder and previous and incompatibilities(previous.manifest, settings, dimension=embedder.dimension):
+            plan = _Plan(documents, None, settings)  # vectors of two spaces cannot mix: embed everything
+        vectors, tokens, chunks = plan.assemble(embedder, progress)
+        dense = DenseIndex.build(vectors, settings.hnsw_threshold)
         store = IndexStore(
-            manifest=manifest,
+            manifest=_manifest(settings, documents, len(chunks), vectors.shape[1], dense.kind),
             documents={d.source: d for d in documents},
             chunks=chunks,
             tokens=tokens,
-            dense=DenseIndex.build(vectors, settings.hnsw_threshold),
+            dense=dense,
             lexical=LexicalIndex.build(tokens),
         )
-        manifest["dense"]["kind"] = store.dense.kind
         store.save(settings.index_dir)
     report = plan.report(store.version, skipped)
     report.seconds = time.perf_counter() - started
@@ -104,50 +100,62 @@ def indexed_text(chunk: Chunk) -> str:
 
 
 class _Plan:
-    """Which documents to reuse from the previous index and which to chunk and embed anew."""
+    """Which documents to reuse from the previous index, and the new chunks of the others."""
 
-    def __init__(self, documents: list[Document], previous: IndexStore | None) -> None:
+    def __init__(self, documents: list[Document], previous: IndexStore | None, settings: IndexSettings) -> None:
         self.documents = documents
         self.previous = previous
-        old_files: dict[str, str] = previous.manifest["files"] if previous else {}
+        old_files = previous.manifest.files if previous else {}
         current = {d.source for d in documents}
         self.reused = {d.source for d in documents if old_files.get(d.source) == d.sha256}
         self.added = [d.source for d in documents if d.source not in old_files]
         self.changed = [d.source for d in documents if d.source in old_files and d.source not in self.reused]
         self.removed = sorted(set(old_files) - current)
-        self._chunks: dict[str, list[Chunk]] = {}
+        self._chunks = {
+            d.source: split_document(d, settings.chunk_size, settings.chunk_overlap)
+            for d in documents
+            if d.source not in self.reused
+        }
         self.embedded = self.reused_rows = self.characters = 0
 
-    def new_chunks(self, settings: IndexSettings) -> int:
-        for doc in self.documents:
-            if doc.source not in self.reused and doc.source not in self._chunks:
-                self._chunks[doc.source] = split_document(doc, settings.chunk_size, settings.chunk_overlap)
+    @property
+    def fresh_chunks(self) -> int:
+        """How many chunks need embedding."""
         return sum(len(c) for c in self._chunks.values())
 
-    def assemble(self, settings: IndexSettings, embedder: Embedder | None, progress: bool):
+    def assemble(self, embedder: Embedder | None, progress: bool) -> tuple[np.ndarray, list[list[str]], list[Chunk]]:
+        """Vectors, tokens and chunks of the whole corpus, in document order, row-aligned."""
         old_rows = self._old_rows()
         fresh = [c for doc in self.documents if doc.source not in self.reused for c in self._chunks[doc.source]]
         fresh_vectors = _embed([indexed_text(c) for c in fresh], embedder, progress) if fresh else None
         fresh_row = {c.chunk_id: i for i, c in enumerate(fresh)}
-        chunks, tokens, parts = [], [], []
+        chunks: list[Chunk] = []
+        tokens: list[list[str]] = []
+        parts: list[np.ndarray] = []
         for doc in self.documents:
             if doc.source in self.reused:
-                rows = old_rows[doc.source]
+                assert self.previous is not None
+                rows = old_rows.get(doc.source, [])  # a document may have no chunks
                 chunks += [self.previous.chunks[r] for r in rows]
                 tokens += [self.previous.tokens[r] for r in rows]
-                parts.append(self.previous.dense.vectors(np.asarray(rows)) if rows else None)
+                parts.append(self.previous.dense.vectors(np.asarray(rows)))
                 self.reused_rows += len(rows)
             else:
                 new = self._chunks[doc.source]
                 chunks += new
                 tokens += [segment(indexed_text(c)) for c in new]
-                parts.append(fresh_vectors[[fresh_row[c.chunk_id] for c in new]] if new else None)
+                if new and fresh_vectors is not None:
+                    parts.append(fresh_vectors[[fresh_row[c.chunk_id] for c in new]])
         self.embedded = len(fresh)
         self.characters = sum(len(c.normalized) for c in fresh)
-        dimension = embedder.dimension if embedder else self.previous.manifest["model"]["dimension"]
-        present = [p for p in parts if p is not None and len(p)]
+        dimension = embedder.dimension if embedder else self._previous_dimension()
+        present = [p for p in parts if len(p)]
         vectors = np.vstack(present) if present else np.zeros((0, dimension), dtype=np.float32)
         return vectors.astype(np.float32), tokens, chunks
+
+    def _previous_dimension(self) -> int:
+        assert self.previous is not None, "nothing to embed and no previous index"
+        return self.previous.manifest.model.dimension
 
     def report(self, version: str, skipped: list[str]) -> BuildReport:
         return BuildReport(
@@ -195,7 +203,8 @@ def _read_corpus(corpus_dir: Path) -> tuple[list[Document], list[str]]:
     return documents, skipped
 
 
-def _compatible_previous(settings: IndexSettings) -> IndexStore | None:
+def _reusable_previous(settings: IndexSettings) -> IndexStore | None:
+    """The current index when its chunks and vectors can be reused under these settings."""
     try:
         previous = IndexStore.load(settings.index_dir)
     except IndexNotFound:
@@ -203,42 +212,34 @@ def _compatible_previous(settings: IndexSettings) -> IndexStore | None:
     except Exception:  # a damaged index is rebuilt from scratch rather than trusted
         logger.warning("previous index at %s could not be read; rebuilding everything", settings.index_dir)
         return None
-    manifest = previous.manifest
-    same = (
-        same_model(manifest, settings)
-        and manifest["chunking"] == _chunking(settings)
-        and manifest["normalization"] == NORMALIZATION
-    )
-    return previous if same else None
+    reasons = incompatibilities(previous.manifest, settings)
+    if reasons:
+        logger.info("not reusing the previous index: %s", "; ".join(reasons))
+        return None
+    return previous
 
 
-def same_model(manifest: dict, settings: IndexSettings) -> bool:
-    """True when the index's vectors come from the model and variant the settings ask for."""
-    model = manifest["model"]
-    return (model["name"], model.get("variant")) == (settings.embedding_model, settings.embedding_variant)
+def corpus_files(corpus_dir: Path) -> dict[str, str]:
+    """source -> sha256 of every corpus file, as the manifest records them."""
+    return {source: sha256_bytes(path.read_bytes()) for path, source in iter_corpus_files(corpus_dir)}
 
 
-def _chunking(settings: IndexSettings) -> dict[str, int]:
-    return {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
-
-
-def _manifest(settings, documents, chunks, embedder, previous) -> dict:
+def _manifest(settings: IndexSettings, documents: list[Document], chunks: int, dimension: int, kind: str) -> Manifest:
     files = {d.source: d.sha256 for d in documents}
-    digest = hashlib.sha256(repr((sorted(files.items()), _chunking(settings))).encode()).hexdigest()[:12]
+    chunking = Chunking.of(settings)
+    digest = hashlib.sha256(repr((sorted(files.items()), chunking.size, chunking.overlap)).encode()).hexdigest()[:12]
     now = datetime.now(UTC)
-    dimension = embedder.dimension if embedder else previous.manifest["model"]["dimension"]
-    return {
-        "format_version": FORMAT_VERSION,
-        "index_version": f"{now:%Y%m%dT%H%M%S%f}-{digest}",
-        "created_at": now.isoformat(timespec="seconds"),
-        "model": {"name": settings.embedding_model, "variant": settings.embedding_variant, "dimension": dimension},
-        "normalization": NORMALIZATION,
-        "chunking": _chunking(settings),
-        "dense": {"kind": "", "hnsw_threshold": settings.hnsw_threshold},
-        "lexical": {"library": "bm25s", "tokenizer": "jieba cut_for_search + domain dictionary"},
-        "counts": {"documents": len(documents), "chunks": len(chunks)},
-        "files": files,
-    }
+    return Manifest(
+        index_version=f"{now:%Y%m%dT%H%M%S%f}-{digest}",
+        created_at=now.isoformat(timespec="seconds"),
+        model=ModelInfo(settings.embedding_model, settings.embedding_variant, dimension),
+        chunking=chunking,
+        dense_kind=kind,
+        hnsw_threshold=settings.hnsw_threshold,
+        documents=len(documents),
+        chunks=chunks,
+        files=files,
+    )
 
 
 @contextmanager

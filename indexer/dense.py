@@ -13,15 +13,19 @@ HNSW_EF_SEARCH = 128
 
 
 class DenseIndex:
+    """The chunks' normalised vectors in FAISS, searched by inner product (cosine); row i is chunk i."""
+
     def __init__(self, index: faiss.Index) -> None:
         self._index = index
 
     @classmethod
     def build(cls, vectors: np.ndarray, hnsw_threshold: int) -> DenseIndex:
         dimension = vectors.shape[1]
+        index: faiss.Index
         if len(vectors) > hnsw_threshold:
-            index = faiss.IndexHNSWFlat(dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+            hnsw = faiss.IndexHNSWFlat(dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+            index = hnsw
         else:
             index = faiss.IndexFlatIP(dimension)  # vectors are normalised: inner product == cosine
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))

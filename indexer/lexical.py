@@ -11,6 +11,8 @@ import numpy as np
 
 
 class LexicalIndex:
+    """BM25 (k1 1.2, b 0.75) over each chunk's jieba tokens; row i is chunk i of the store."""
+
     def __init__(self, bm25: bm25s.BM25, token_lists: list[list[str]]) -> None:
         self._bm25 = bm25
         self.size = len(token_lists)

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class IndexSettings(BaseSettings):
+    """Where the corpus and index live, and how chunks are cut and embedded (RAGQA_* variables)."""
+
     model_config = SettingsConfigDict(env_prefix="RAGQA_", env_file=".env", extra="ignore")
 
     corpus_dir: Path = Path("data/reports")

@@ -21,10 +21,10 @@ from typing import Any
 from indexer.datatypes import Chunk, Document
 from indexer.dense import DenseIndex
 from indexer.lexical import LexicalIndex
+from indexer.manifest import FORMAT_VERSION, Manifest
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 CURRENT = "current"
 VERSIONS = "versions"
 
@@ -35,7 +35,9 @@ class IndexNotFound(FileNotFoundError):
 
 @dataclass(slots=True)
 class IndexStore:
-    manifest: dict[str, Any]
+    """One index version in memory: documents, chunks with their tokens, and both indexes, row-aligned."""
+
+    manifest: Manifest
     documents: dict[str, Document]
     chunks: list[Chunk]  # row i of both indexes is chunks[i]
     tokens: list[list[str]]
@@ -44,7 +46,7 @@ class IndexStore:
 
     @property
     def version(self) -> str:
-        return str(self.manifest["index_version"])
+        return self.manifest.index_version
 
     def save(self, index_dir: Path) -> Path:
         """Write this store as a new version and make it current; returns the version's folder."""
@@ -57,7 +59,7 @@ class IndexStore:
         _write_jsonl(staging / "tokens.jsonl", self.tokens)
         self.dense.save(staging / "dense.faiss")
         self.lexical.save(staging / "lexical")
-        _write_json(staging / "manifest.json", self.manifest)  # written last: marks a whole version
+        _write_json(staging / "manifest.json", self.manifest.to_dict())  # written last: marks a whole version
         final = versions / self.version
         if final.exists():
             shutil.rmtree(final)
@@ -69,9 +71,7 @@ class IndexStore:
     @classmethod
     def load(cls, index_dir: Path) -> IndexStore:
         folder = current_version_dir(index_dir)
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexNotFound(f"index at {index_dir} has an unsupported format; rebuild it")
+        manifest = _read_manifest(folder)
         documents = {d["source"]: Document(**d) for d in _read_jsonl(folder / "documents.jsonl")}
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
         tokens = list(_read_jsonl(folder / "tokens.jsonl"))
@@ -90,8 +90,22 @@ def current_version_dir(index_dir: Path) -> Path:
     return folder
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
-    return json.loads((current_version_dir(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+def read_manifest(index_dir: Path) -> Manifest:
+    """The current version's manifest; IndexNotFound when there is none or it is of another format."""
+    return _read_manifest(current_version_dir(index_dir))
+
+
+def _read_manifest(folder: Path) -> Manifest:
+    try:
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexNotFound(f"index at {folder} has an unreadable manifest ({exc}); rebuild it") from exc
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise IndexNotFound(f"index at {folder} has an unsupported format; rebuild it")
+    try:
+        return Manifest.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IndexNotFound(f"index at {folder} has a damaged manifest ({exc!r}); rebuild it") from exc
 
 
 def _point_current(index_dir: Path, target: Path) -> None:

@@ -8,13 +8,13 @@ import sys
 
 import uvicorn
 
-from indexer.build import build_index, same_model
-from indexer.documents import iter_corpus_files, sha256_bytes
-from indexer.embedding import make_embedder
+from indexer.build import build_index, corpus_files
+from indexer.embedders.factory import make_embedder
+from indexer.manifest import incompatibilities
 from indexer.store import IndexNotFound, read_manifest
+from qa.corpus import CorpusFiles
 from service.app import create_app
 from service.config import Settings
-from service.corpus import CorpusFiles
 
 logger = logging.getLogger("service")
 
@@ -32,32 +32,39 @@ def main(argv: list[str] | None = None) -> int:
     if leftovers:
         logger.warning("removed %d partial upload(s) left by an interrupted process", leftovers)
     embedder = None
-    if settings.build_on_start and not args.no_build and index_is_stale(settings):
-        embedder = make_embedder(settings)
+    stale = stale_reasons(settings) if settings.build_on_start and not args.no_build else []
+    if stale:
+        logger.info("building the index: %s", "; ".join(stale))
+        embedder = built = make_embedder(settings)
         try:
-            report = build_index(settings, lambda: embedder, progress=sys.stderr.isatty())
+            report = build_index(settings, lambda: built, progress=sys.stderr.isatty())
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         logger.info("%s", report.summary())
-    serving = {"host": settings.host, "port": settings.port, "log_level": "info", "access_log": settings.access_log}
-    if settings.workers > 1:  # each worker process builds its own app from the same RAGQA_* settings
-        uvicorn.run("service.app:create_app", factory=True, workers=settings.workers, **serving)
-    else:
-        uvicorn.run(create_app(settings, embedder=embedder), **serving)
+    # Each worker process builds its own app from the same RAGQA_* settings.
+    app = "service.app:create_app" if settings.workers > 1 else create_app(settings, embedder=embedder)
+    uvicorn.run(
+        app,
+        factory=settings.workers > 1,
+        workers=settings.workers if settings.workers > 1 else None,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
     return 0
 
 
-def index_is_stale(settings: Settings) -> bool:
-    """True when the index is missing or the corpus files differ from those it was built from."""
+def stale_reasons(settings: Settings) -> list[str]:
+    """Why the index must be built before serving: missing, built otherwise than the settings ask, or
+    from other corpus files (empty: serve it as it is)."""
     try:
         manifest = read_manifest(settings.index_dir)
-    except IndexNotFound:
-        return True
-    if not settings.corpus_dir.is_dir():
-        return False
-    files = {source: sha256_bytes(path.read_bytes()) for path, source in iter_corpus_files(settings.corpus_dir)}
-    return files != manifest["files"] or not same_model(manifest, settings)
+    except IndexNotFound as exc:
+        return [str(exc)]
+    files = corpus_files(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
+    return incompatibilities(manifest, settings, corpus_files=files)
 
 
 if __name__ == "__main__":

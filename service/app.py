@@ -11,12 +11,13 @@ from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 
-from indexer.embedding import Embedder
+from indexer.embedders.base import Embedder
+from qa.errors import IndexUnavailable
+from qa.manager import IndexManager
 from service import openai_routes, routes
 from service.config import Settings
 from service.errors import install_error_handlers
 from service.security import BodyLimit, RateLimiter, authorize
-from service.state import ServiceState
 
 logger = logging.getLogger(__name__)
 API_DESCRIPTION = (
@@ -24,31 +25,37 @@ API_DESCRIPTION = (
 )
 
 
-async def _watch_index(state: ServiceState) -> None:
+async def _watch_index(manager: IndexManager, interval: float) -> None:
     """Pick up index versions that a CLI build made current while the service runs."""
     while True:
-        await asyncio.sleep(state.settings.reload_interval)
+        await asyncio.sleep(interval)
         try:
-            if await run_in_threadpool(state.reload_if_replaced):
+            if await run_in_threadpool(manager.reload_if_replaced):
                 logger.info("index reloaded: a new version became current")
+        except IndexUnavailable as exc:
+            logger.warning("not reloading: %s", exc)
         except Exception:  # a half-readable index must never stop the watcher or the service
             logger.exception("reloading the index failed; still serving the previous one")
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     settings = settings or Settings()
-    state = ServiceState(settings=settings, embedder=embedder)
+    manager = IndexManager(settings, embedder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(state.load)
-        watcher = asyncio.create_task(_watch_index(state)) if settings.reload_interval > 0 else None
+        await run_in_threadpool(manager.load)
+        watcher = None
+        if settings.reload_interval > 0:
+            watcher = asyncio.create_task(_watch_index(manager, settings.reload_interval))
         yield
         if watcher is not None:
             watcher.cancel()
+        manager.close()
 
     app = FastAPI(title="Report QA", version="1.0", description=API_DESCRIPTION, lifespan=lifespan)
-    app.state.service = state
+    app.state.settings = settings
+    app.state.manager = manager
     app.state.rate_limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
     app.include_router(routes.public_router)
     app.include_router(routes.router)

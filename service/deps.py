@@ -1,4 +1,4 @@
-"""Dependency aliases: the loaded index and answerer, or a 503 while there is none.
+"""Dependency aliases: the index manager, the settings, and the loaded index (or a 503 while there is none).
 
 Dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a hop per
 request that cost more than a cached search.
@@ -10,27 +10,25 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.answer import Answerer
+from qa.loaded import LoadedIndex
+from qa.manager import IndexManager
 from service.config import Settings
-from service.errors import IndexUnavailable
-from service.state import ServiceState
 
 
-async def get_state(request: Request) -> ServiceState:
-    return request.app.state.service
+async def get_manager(request: Request) -> IndexManager:
+    return request.app.state.manager
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.service.settings
+    return request.app.state.settings
 
 
-async def get_answerer(request: Request) -> Answerer:
-    answerer = request.app.state.service.answerer
-    if answerer is None:
-        raise IndexUnavailable(request.app.state.service.load_error or "no index is loaded")
-    return answerer
+async def get_index(request: Request) -> LoadedIndex:
+    """The index version this request uses from start to end, whatever a reload swaps in meanwhile."""
+    manager: IndexManager = request.app.state.manager
+    return manager.require()
 
 
-StateDep = Annotated[ServiceState, Depends(get_state)]
+ManagerDep = Annotated[IndexManager, Depends(get_manager)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+IndexDep = Annotated[LoadedIndex, Depends(get_index)]

@@ -11,9 +11,9 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from service.answer import Answer
-from service.chat import Message, apply_limits, question_in_context, reply_text, stream_pieces
-from service.deps import AnswererDep
+from qa.answer import Answer
+from qa.chat import Message, apply_limits, question_in_context, reply_text, stream_pieces
+from service.deps import IndexDep
 from service.errors import InvalidRequest
 from service.openai_schemas import (
     MODEL_ID,
@@ -42,16 +42,16 @@ _STREAM = {
 
 
 @router.post("/v1/chat/completions", response_model=ChatCompletion, responses={200: _STREAM})
-async def chat_completions(request: ChatCompletionRequest, answerer: AnswererDep):
+async def chat_completions(request: ChatCompletionRequest, index: IndexDep):
     messages = [Message(m.role, m.text()) for m in request.messages]
     try:
-        question = question_in_context(messages)
+        query = question_in_context(messages, index.analyze)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from exc
-    if len(question) > 1000:
+    if len(query.text) > 1000:
         raise InvalidRequest("the question must be at most 1000 characters")
     answer = await run_in_threadpool(
-        answerer.answer, question, request.top_k, temperature=request.temperature, max_tokens=request.token_limit()
+        index.answer, query, request.top_k, temperature=request.temperature, max_tokens=request.token_limit()
     )
     content, finish = apply_limits(reply_text(answer), request.token_limit(), request.stop_sequences())
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"

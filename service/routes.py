@@ -1,4 +1,4 @@
-"""HTTP routes of the v1 contract: thin handlers that delegate to the answerer and the index."""
+"""HTTP routes of the v1 contract: thin handlers that delegate to the loaded index and the index manager."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from indexer.datatypes import Hit
-from indexer.extract import UndecodableFile
-from service.corpus import UnsafeName
-from service.deps import AnswererDep, StateDep
-from service.errors import InvalidRequest, NotFound, PayloadTooLarge, error_body
+from qa.errors import InvalidInput
+from qa.manager import DocumentChange
+from service.deps import IndexDep, ManagerDep, SettingsDep
+from service.errors import PayloadTooLarge, error_body
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -32,7 +32,6 @@ from service.schemas import (
     SearchResponse,
 )
 from service.security import authorize, require_admin
-from service.state import DocumentChange
 
 logger = logging.getLogger(__name__)
 public_router = APIRouter()  # the page and the probes: open even when API keys are configured
@@ -55,33 +54,31 @@ def healthz() -> Health:
 
 
 @public_router.get("/readyz", response_model=Readiness, responses={503: {"description": "no index loaded"}})
-def readyz(state: StateDep):
-    if state.answerer is None:
-        return JSONResponse(error_body("index_unavailable", state.load_error or "no index loaded"), status_code=503)
-    store = state.answerer.retriever.store
-    return Readiness(
-        status="ready", documents=len(store.documents), chunks=len(store.chunks), index_version=store.version
-    )
+def readyz(manager: ManagerDep):
+    index = manager.current
+    if index is None:
+        return JSONResponse(error_body("index_unavailable", manager.load_error or "no index loaded"), status_code=503)
+    return Readiness(status="ready", documents=len(index.documents), chunks=index.chunks, index_version=index.version)
 
 
 @router.post("/v1/search", response_model=SearchResponse)
-async def search(request: SearchRequest, answerer: AnswererDep) -> SearchResponse:
+async def search(request: SearchRequest, index: IndexDep) -> SearchResponse:
     # Run on the event loop, not in the thread pool: a search is CPU-bound and short (a cached query
     # costs 0.3 ms, a new one one ~2 ms embedding), the GIL serialises it anyway, and the hop to a
     # worker thread and back cost more than the search itself (docs/performance.md).
     started = time.perf_counter()
-    _check_sources(request.sources, answerer)
-    hits = answerer.retriever.search(request.query, request.top_k, request.mode, request.sources)
+    index.check_sources(request.sources)
+    hits = index.search(index.analyze(request.query), request.top_k, request.mode, request.sources)
     took = _elapsed_ms(started)
     logger.info("search top_k=%d mode=%s hits=%d latency_ms=%.1f", request.top_k, request.mode, len(hits), took)
     return SearchResponse(query=request.query, hits=_hits_out(hits), took_ms=took)
 
 
 @router.post("/v1/ask", response_model=AskResponse)
-def ask(request: AskRequest, answerer: AnswererDep) -> AskResponse:
+def ask(request: AskRequest, index: IndexDep) -> AskResponse:
     started = time.perf_counter()
-    _check_sources(request.sources, answerer)
-    answer = answerer.answer(request.question, request.top_k, request.mode, request.sources)
+    index.check_sources(request.sources)
+    answer = index.answer(index.analyze(request.question), request.top_k, request.mode, request.sources)
     took = _elapsed_ms(started)
     logger.info("ask top_k=%d answerable=%s latency_ms=%.1f", request.top_k, answer.answerable, took)
     return AskResponse(
@@ -96,15 +93,14 @@ def ask(request: AskRequest, answerer: AnswererDep) -> AskResponse:
 
 
 @router.get("/v1/documents", response_model=DocumentList)
-def list_documents(answerer: AnswererDep) -> DocumentList:
-    store = answerer.retriever.store
-    counts = answerer.retriever.chunk_counts()
+def list_documents(index: IndexDep) -> DocumentList:
+    counts = index.chunk_counts
     return DocumentList(
         documents=[
             DocumentSummary(
                 source=d.source, title=d.title, chars=len(d.text), chunks=counts.get(d.source, 0), sha256=d.sha256
             )
-            for d in store.documents.values()
+            for d in index.documents.values()
         ]
     )
 
@@ -114,45 +110,39 @@ def list_documents(answerer: AnswererDep) -> DocumentList:
     responses={400: {"description": "unsupported or unreadable file"}, 409: {"description": "duplicate content"},
                413: {"description": "file too large"}},
 )  # fmt: skip
-def upload_document(file: Annotated[UploadFile, File()], state: StateDep) -> DocumentChangeOut:
+def upload_document(
+    file: Annotated[UploadFile, File()], manager: ManagerDep, settings: SettingsDep
+) -> DocumentChangeOut:
     """Store the file in the corpus (its sanitised name is its source), then index it incrementally."""
-    limit = state.settings.max_upload_bytes
+    limit = settings.max_upload_bytes
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
-    try:
-        change = state.add_document(file.filename or "", data)
-    except (UnsafeName, UndecodableFile) as exc:
-        raise InvalidRequest(str(exc)) from exc
+    change = manager.add_document(file.filename or "", data)
     logger.info("document %s %s (%d bytes)", change.source, change.status, len(data))
     return _change_out(change)
 
 
 @router.delete("/v1/documents/{source:path}", response_model=DocumentChangeOut, dependencies=_ADMIN)
-def delete_document(source: str, state: StateDep) -> DocumentChangeOut:
+def delete_document(source: str, manager: ManagerDep) -> DocumentChangeOut:
     """Remove the file from the corpus, then its passages from the index."""
-    try:
-        change = state.delete_document(source)
-    except UnsafeName as exc:
-        raise InvalidRequest(str(exc)) from exc
+    change = manager.delete_document(source)
     logger.info("document %s deleted", change.source)
     return _change_out(change)
 
 
 @router.get("/v1/documents/{source:path}", response_model=DocumentOut)
-def get_document(source: str, answerer: AnswererDep) -> DocumentOut:
+def get_document(source: str, index: IndexDep) -> DocumentOut:
     # Documents are served from the loaded index, never from the file system: no path can escape.
     if ".." in source.split("/") or source.startswith("/") or "\\" in source:
-        raise InvalidRequest("source must be a path inside the corpus")
-    document = answerer.retriever.store.documents.get(source)
-    if document is None:
-        raise NotFound(f"unknown source: {source}")
+        raise InvalidInput("source must be a path inside the corpus")
+    document = index.document(source)
     return DocumentOut(source=document.source, title=document.title, text=document.text)
 
 
 @router.post("/v1/admin/reindex", response_model=ReindexResponse, dependencies=_ADMIN)
-async def reindex(state: StateDep) -> ReindexResponse:
-    report = await run_in_threadpool(state.reindex)
+async def reindex(manager: ManagerDep) -> ReindexResponse:
+    report = await run_in_threadpool(manager.reindex)
     return ReindexResponse(
         index_version=report.index_version,
         summary=report.summary(),
@@ -173,14 +163,6 @@ def _change_out(change: DocumentChange) -> DocumentChangeOut:
         documents=len(change.report.added) + len(change.report.changed) + len(change.report.unchanged),
         chunks_embedded=change.report.chunks_embedded,
     )
-
-
-def _check_sources(sources: list[str] | None, answerer) -> None:
-    if sources is None:
-        return
-    unknown = [s for s in sources if s not in answerer.retriever.sources]
-    if unknown:
-        raise InvalidRequest(f"unknown source(s): {', '.join(unknown[:5])}")
 
 
 def _hits_out(hits: list[Hit]) -> list[HitOut]:

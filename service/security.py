@@ -19,7 +19,7 @@ _BEARER = "bearer "
 
 async def authorize(request: Request) -> None:
     """Dependency of every /v1 route: a valid key when keys are configured, then the rate limit."""
-    settings: Settings = request.app.state.service.settings
+    settings: Settings = request.app.state.settings
     key = _presented_key(request)
     if settings.api_keys:  # admin keys alone protect only the write routes
         if key is None:
@@ -38,7 +38,7 @@ async def authorize(request: Request) -> None:
 
 async def require_admin(request: Request) -> None:
     """Dependency of write routes (upload, delete, reindex): an admin key when admin keys are configured."""
-    settings: Settings = request.app.state.service.settings
+    settings: Settings = request.app.state.settings
     if not settings.admin_api_keys:
         return
     key = _presented_key(request)

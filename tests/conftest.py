@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from indexer.build import build_index
-from indexer.embedding import Embedder, make_embedder
+from indexer.embedders.base import Embedder
+from indexer.embedders.factory import make_embedder
 from indexer.settings import IndexSettings
 from indexer.text import segment
 from tests.server import running_service

@@ -23,9 +23,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_service(env: dict[str, str], log: Path, timeout: float = 90.0) -> Iterator[str]:
+def running_service(env: dict[str, str], log: Path, *, build: bool = False, timeout: float = 90.0) -> Iterator[str]:
     """Start the service with the given RAGQA_* variables; yields its base URL once /readyz is 200."""
-    process, url = start_service(env, log, timeout=timeout)
+    process, url = start_service(env, log, build=build, timeout=timeout)
     try:
         yield url
     finally:

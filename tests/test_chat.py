@@ -2,9 +2,18 @@
 
 import pytest
 
-from service.answer import Answer, Citation
-from service.chat import Message, apply_limits, question_in_context, reply_text, stream_pieces
-from service.llm import checked_markers
+from qa.answer import Answer, Citation
+from qa.chat import Message, apply_limits, question_in_context, reply_text, stream_pieces
+from qa.llm import checked_markers
+from qa.query import Query, analyze
+
+
+def _in_context(messages: list[Message]) -> str:
+    return question_in_context(messages, _analyze).text
+
+
+def _analyze(text: str) -> Query:
+    return analyze(text, embed=lambda _: pytest.fail("chat context needs no embedding"))
 
 
 def test_a_follow_up_naming_a_place_replaces_the_previous_place() -> None:
@@ -13,22 +22,22 @@ def test_a_follow_up_naming_a_place_replaces_the_previous_place() -> None:
         Message("assistant", "……[1]"),
         Message("user", "那郓城县呢？"),
     ]
-    assert question_in_context(messages) == "郓城县如何学习贯彻《条例》？"
+    assert _in_context(messages) == "郓城县如何学习贯彻《条例》？"
 
 
 def test_a_follow_up_without_a_place_is_appended_to_the_previous_question() -> None:
     messages = [Message("user", "东阿县开展了几次双随机抽查？"), Message("user", "那抽查了多少部门呢？")]
-    assert question_in_context(messages) == "东阿县开展了几次双随机抽查，抽查了多少部门"
+    assert _in_context(messages) == "东阿县开展了几次双随机抽查，抽查了多少部门"
 
 
 def test_a_full_question_stands_alone() -> None:
     messages = [Message("user", "东阿县如何开展双随机检查"), Message("user", "郓城县挖潜了多少事业编制用于教师招考？")]
-    assert question_in_context(messages) == "郓城县挖潜了多少事业编制用于教师招考？"
+    assert _in_context(messages) == "郓城县挖潜了多少事业编制用于教师招考？"
 
 
 def test_no_user_text_is_an_error() -> None:
     with pytest.raises(ValueError, match="user message"):
-        question_in_context([Message("system", "你是助手"), Message("user", "  ")])
+        _in_context([Message("system", "你是助手"), Message("user", "  ")])
 
 
 def _answer(question: str = "东阿县开展了几次双随机抽查？") -> Answer:

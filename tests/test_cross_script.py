@@ -3,7 +3,8 @@
 import pytest
 
 from indexer.store import IndexStore
-from service.retriever import Retriever
+from qa.query import analyze
+from qa.retriever import Retriever
 from tests.conftest import DONGE_REPORT, TRADITIONAL_REPORT
 
 CASES = [
@@ -22,6 +23,6 @@ def retriever(real_index, real_embedder) -> Retriever:
 @pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])
 @pytest.mark.parametrize(("query", "source", "phrase"), CASES)
 def test_query_in_one_script_finds_the_passage_in_the_other(retriever, mode, query, source, phrase) -> None:
-    hits = retriever.search(query, top_k=3, mode=mode)
+    hits = retriever.search(analyze(query, retriever.query_vector), top_k=3, mode=mode)
     assert hits[0].chunk.source == source
     assert any(phrase in hit.chunk.normalized for hit in hits), [h.chunk.normalized[:40] for h in hits]

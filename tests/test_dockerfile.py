@@ -32,3 +32,9 @@ def test_multi_stage_cpu_torch_non_root_with_healthcheck():
 def test_dockerignore_keeps_local_state_out_of_the_build_context():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".venv", "models", "var", ".git"} <= ignored
+
+
+def test_every_installed_package_is_copied_into_the_build():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    packages = re.findall(r'"(\w+)\*"', re.search(r"^include = \[(.*)\]", pyproject, re.M).group(1))
+    assert packages and all(f"COPY {package} {package}" in DOCKERFILE for package in packages), packages

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from indexer.embedding import SentenceTransformerEmbedder
-from indexer.onnx_embedding import OnnxEmbedder, ensure_export, length_batches
-from service.batching import BatchingEmbedder
+from indexer.embedders.batching import BatchingEmbedder
+from indexer.embedders.onnx_backend import OnnxEmbedder, ensure_export, length_batches
+from indexer.embedders.torch_backend import SentenceTransformerEmbedder
 from tests.conftest import MODEL, REPORTS, FakeEmbedder
 
 TEXTS = [

@@ -88,7 +88,7 @@ def test_kill_during_index_update_restarts_with_every_stored_file_indexed(site, 
         hits = httpx.post(f"{url}/v1/search", json={"query": "营商环境评估", "mode": "lexical"}).json()["hits"]
         assert hits[0]["source"] == "notice.txt"
         manifest = read_manifest(Path(site["RAGQA_INDEX_DIR"]))
-        assert set(manifest["files"]) == set(_corpus_files(site))
+        assert set(manifest.files) == set(_corpus_files(site))
     finally:
         process.kill()
 

@@ -1,5 +1,6 @@
 """Building, updating and loading the hybrid index safely."""
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,10 @@ from tests.conftest import DONGE_REPORT, MODEL, ROOT, FakeEmbedder, settings_for
 def test_build_writes_a_manifest_with_model_chunking_files_and_counts(fake_index) -> None:
     settings, _ = fake_index
     store = IndexStore.load(settings.index_dir)
-    manifest = store.manifest
+    manifest = store.manifest.to_dict()  # the JSON layout on disk
+    assert manifest == json.loads(
+        next((settings.index_dir / "versions").iterdir()).joinpath("manifest.json").read_text()
+    )
     assert manifest["model"] == {"name": FakeEmbedder.name, "variant": "onnx-int8", "dimension": 64}
     assert manifest["chunking"] == {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
     assert manifest["counts"] == {"documents": 5, "chunks": len(store.chunks)}
@@ -116,7 +120,7 @@ def test_a_build_killed_at_any_moment_leaves_the_old_index_loadable(tmp_path: Pa
         process.wait()
         store = IndexStore.load(index)  # always a whole version: the old one, or a finished new one
         if store.version != version:  # the kill came after the atomic swap (or the build finished)
-            assert store.manifest["files"] == current_files
+            assert store.manifest.files == current_files
         version = store.version
         assert len(store.chunks) == store.dense.size == store.lexical.size
 

@@ -11,7 +11,7 @@ from indexer.chunking import split_document
 from indexer.datatypes import Document
 from indexer.extract import SUFFIXES
 from indexer.normalize import normalize, normalize_query
-from service.corpus import UnsafeName, safe_source
+from qa.corpus import UnsafeName, safe_source
 
 # Arbitrary Unicode, plus text built from what real reports hold: CJK in both scripts, pinyin
 # annotations, mojibake-like "?", full-width punctuation, headings, blank lines and placeholders.

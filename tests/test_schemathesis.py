@@ -31,7 +31,7 @@ def _app(scratch: Path):
     embedder = FakeEmbedder()
     build_index(settings, lambda: embedder)
     app = create_app(settings, embedder=embedder)
-    app.state.service.load()  # what the lifespan does: the index is loaded before the first case
+    app.state.manager.load()  # what the lifespan does: the index is loaded before the first case
     return app
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from indexer.embedding import load_sentence_transformer
+from indexer.embedders.torch_backend import load_sentence_transformer
 
 logger = logging.getLogger(__name__)
 

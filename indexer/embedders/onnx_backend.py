@@ -106,7 +106,7 @@ def ensure_export(model: str, *, int8: bool) -> Path:
     with (folder.parent / ".onnx-export.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _complete(folder):
-            from indexer.onnx_export import export  # torch and transformers: needed for the export only
+            from indexer.embedders.onnx_export import export  # torch and transformers: needed for the export only
 
             export(model, folder, EXPORT_FORMAT)
     return target

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: BM25 and dense candidates, min-max normalised and fused with a weight."""
+"""Hybrid retrieval: BM25 and dense candidates fused with a weight, reports naming the asked place boosted."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from functools import lru_cache
 import numpy as np
 
 from indexer.datatypes import Chunk, Hit
-from indexer.embedding import Embedder
-from indexer.normalize import normalize_query
+from indexer.embedders.base import Embedder
 from indexer.store import IndexStore
-from indexer.text import key_terms, places, segment, sub_words
+from indexer.text import sub_words
+from qa.fusion import fuse
+from qa.query import Query
 
 _MAX_OVERLAP = 0.5  # a hit sharing more than half of a better hit's span is a duplicate
 _EVIDENCE_PASSAGES = 3
@@ -25,6 +26,8 @@ _PARTS_CREDIT = 0.6  # a compound term absent as a whole, scored by the share of
 
 
 class Retriever:
+    """Ranks the chunks of one index version for a Query: lexical, dense or hybrid, optionally within sources."""
+
     def __init__(
         self, store: IndexStore, embedder: Embedder, *, dense_weight: float, candidates: int, query_cache: int = 2048
     ) -> None:
@@ -37,10 +40,10 @@ class Retriever:
         self._reports_naming = lru_cache(maxsize=4096)(self._scan_reports_naming)
         self.dense_weight = dense_weight
         self.candidates = candidates
-        self._rows_by_source: dict[str, np.ndarray] = {}
+        rows: dict[str, list[int]] = {}
         for row, chunk in enumerate(store.chunks):
-            self._rows_by_source.setdefault(chunk.source, []).append(row)  # type: ignore[arg-type]
-        self._rows_by_source = {s: np.asarray(r) for s, r in self._rows_by_source.items()}
+            rows.setdefault(chunk.source, []).append(row)
+        self._rows_by_source = {source: np.asarray(r) for source, r in rows.items()}
         self._document_text = {
             source: "".join(store.chunks[r].normalized for r in rows) for source, rows in self._rows_by_source.items()
         }
@@ -49,46 +52,45 @@ class Retriever:
     def sources(self) -> Collection[str]:
         return self.store.documents.keys()
 
-    def search(self, query: str, top_k: int, mode: str = "hybrid", sources: Collection[str] | None = None) -> list[Hit]:
-        normalized = normalize_query(query)
+    def search(
+        self, query: Query, top_k: int, mode: str = "hybrid", sources: Collection[str] | None = None
+    ) -> list[Hit]:
         allowed = self._allowed_rows(sources)
         pool = max(self.candidates, top_k * 4)
-        named = places(normalized)
         if mode in ("lexical", "hybrid"):
-            lexical = self._lexical(_without_places(segment(normalized), named), allowed, pool)
+            lexical = self._lexical(list(query.topic_tokens), allowed, pool)
         if mode in ("dense", "hybrid"):
-            query_vector = self.query_vector(normalized)
-            dense = self._dense(query_vector, allowed, pool)
+            dense = self._dense(query.vector, allowed, pool)
         if mode == "lexical":
             scores = lexical
         elif mode == "dense":
             scores = dense
         else:
-            scores = self._fuse(lexical, dense, query_vector)
-        scores = self._boost_places(scores, named)
+            scores = self._fuse(lexical, dense, query.vector)
+        scores = self._boost_places(scores, query.places)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return self._deduplicated(ranked, top_k)
 
-    def answerability(self, query: str, hits: list[Hit]) -> float:
-        """0..1: how much of the question the best retrieved passage covers (calibrated on the dev set)."""
-        return self.coverage(normalize_query(query), hits[:_EVIDENCE_PASSAGES])
+    def answerability(self, query: Query, hits: list[Hit]) -> float:
+        """0..1: the best share of the query's IDF weight that one passage, backed by its document, holds.
 
-    def coverage(self, normalized: str, hits: list[Hit]) -> float:
-        """The best share of the query's IDF weight that one passage, backed by its document, holds.
-
-        Only passages from reports that name the question's places count: the 东阿 passage on
-        双随机 does not answer a question about 郓城县.
+        Only the top passages count, and only those from reports that name the question's places:
+        the 东阿 passage on 双随机 does not answer a question about 郓城县.
         """
-        terms = set(key_terms(normalized)) or set(segment(normalized))
-        weights = {t: self.store.lexical.idf(t) for t in terms}
+        terms = set(query.key_terms) or set(query.tokens)
+        weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values())
         best = 0.0
-        for hit in self._place_consistent(places(normalized), hits) if total else []:
+        for hit in self._place_consistent(query.places, hits[:_EVIDENCE_PASSAGES]) if total else []:
             document = self._document_text[hit.chunk.source]
             held = sum(w * max(_presence(t, hit.chunk.normalized), _DOCUMENT_CREDIT * _presence(t, document))
                        for t, w in weights.items())  # fmt: skip
             best = max(best, held / total)
         return best
+
+    def idf(self, term: str) -> float:
+        """The term's inverse document frequency over the chunks (rare terms weigh more)."""
+        return self.store.lexical.idf(term)
 
     def _lexical(self, tokens: list[str], allowed: np.ndarray | None, pool: int) -> dict[int, float]:
         scores = self.store.lexical.scores(tokens)
@@ -115,7 +117,7 @@ class Retriever:
     def _scan_reports_naming(self, place: str) -> frozenset[str]:
         return frozenset(s for s, text in self._document_text.items() if _names(text, place))
 
-    def _boost_places(self, scores: dict[int, float], named: list[str]) -> dict[int, float]:
+    def _boost_places(self, scores: dict[int, float], named: Collection[str]) -> dict[int, float]:
         if not named or not scores:
             return scores
         naming = set().union(*(self._reports_naming(place) for place in named))
@@ -125,7 +127,7 @@ class Retriever:
         bonus = _PLACE_BONUS * scale
         return {r: v + bonus if self.store.chunks[r].source in naming else v for r, v in scores.items()}
 
-    def _fuse(self, lexical: dict[int, float], dense: dict[int, float], vector: np.ndarray):
+    def _fuse(self, lexical: dict[int, float], dense: dict[int, float], vector: np.ndarray) -> dict[int, float]:
         rows = np.asarray(sorted(set(lexical) | set(dense)))
         if not len(rows):
             return {}
@@ -135,7 +137,7 @@ class Retriever:
             dense = {**dense, **dict(zip(missing.tolist(), exact.tolist(), strict=True))}
         lexical_scores = np.asarray([lexical.get(int(r), 0.0) for r in rows])
         dense_scores = np.asarray([dense[int(r)] for r in rows])
-        fused = self.dense_weight * min_max(dense_scores) + (1 - self.dense_weight) * _max_scaled(lexical_scores)
+        fused = fuse(lexical_scores, dense_scores, self.dense_weight)
         return dict(zip(rows.tolist(), fused.tolist(), strict=True))
 
     def _deduplicated(self, ranked: list[tuple[int, float]], top_k: int) -> list[Hit]:
@@ -154,18 +156,13 @@ class Retriever:
         parts = [self._rows_by_source[s] for s in sources if s in self._rows_by_source]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
-    def _place_consistent(self, named: list[str], hits: list[Hit]) -> list[Hit]:
+    def _place_consistent(self, named: Collection[str], hits: list[Hit]) -> list[Hit]:
         if not named:
             return hits
         documents = {hit.chunk.source: self._document_text[hit.chunk.source] for hit in hits}
         if not all(any(_names(text, place) for text in documents.values()) for place in named):
             return []  # some named place is in none of the retrieved reports
         return [hit for hit in hits if any(_names(documents[hit.chunk.source], place) for place in named)]
-
-
-def _without_places(tokens: list[str], named: list[str]) -> list[str]:
-    """Query tokens minus the named places and their pieces (东阿县 -> 东阿, 阿县); the rest is the topic."""
-    return [t for t in tokens if not any(t in place for place in named)] or tokens
 
 
 def _names(text: str, place: str) -> bool:
@@ -186,14 +183,3 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
         return False
     shared = min(a.end, b.end) - max(a.start, b.start)
     return shared > _MAX_OVERLAP * min(a.end - a.start, b.end - b.start)
-
-
-def min_max(values: np.ndarray) -> np.ndarray:
-    """Scale to 0..1 over the given values (all ones when they are equal)."""
-    low, high = float(values.min()), float(values.max())
-    return (values - low) / (high - low) if high > low else np.ones_like(values)
-
-
-def _max_scaled(values: np.ndarray) -> np.ndarray:
-    high = float(values.max())
-    return values / high if high > 0 else np.zeros_like(values)

@@ -14,13 +14,14 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 
 from indexer.extract import SUFFIXES
+from qa.errors import InvalidInput
 
 _INCOMING = ".incoming"
 _UNSAFE = re.compile(r'[<>:"|?*\\/]')
 _MAX_NAME = 120
 
 
-class UnsafeName(ValueError):
+class UnsafeName(InvalidInput):
     """A file name or source that cannot name a corpus file."""
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from indexer.normalize import display_text, normalize_query
-from indexer.text import places
-from service.answer import Answer, language
+from indexer.normalize import display_text
+from qa.answer import Answer, language
+from qa.query import Query
 
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|再|and|what about)", re.IGNORECASE)
 _TRAILING_PARTICLE = re.compile(r"[呢吗嘛？?。！!\s]+$")
@@ -20,31 +20,34 @@ _STREAM_PIECE = 24  # characters per streamed delta
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message reduced to what the chat logic reads."""
+
     role: str
     text: str
 
 
-def question_in_context(messages: list[Message]) -> str:
+def question_in_context(messages: list[Message], analyze: Callable[[str], Query]) -> Query:
     """The last user question, completed from the previous one when it is an elliptical follow-up.
 
     "那郓城县呢？" after "东阿县如何开展双随机检查" becomes "郓城县如何开展双随机检查": the new place
     replaces the old one; a follow-up without a place is appended to the previous question.
+    A question that is not a follow-up is analysed once and becomes the Query itself.
     """
     users = [m.text.strip() for m in messages if m.role == "user" and m.text.strip()]
     if not users:
         raise ValueError("messages must include a user message with text")
-    last = users[-1]
-    if len(users) == 1 or not _is_follow_up(last):
+    last = analyze(users[-1])
+    if len(users) == 1 or not _is_follow_up(last.text):
         return last
     previous = users[-2]
-    new_places = places(normalize_query(last))
-    old_places = [p for p in places(normalize_query(previous)) if p in previous]
-    if new_places and old_places:
+    old_places = [p for p in analyze(previous).places if p in previous]
+    if last.places and old_places:
         resolved = previous
         for old in old_places:
-            resolved = resolved.replace(old, new_places[0])
-        return resolved
-    return f"{_TRAILING_PARTICLE.sub('', previous)}，{_TRAILING_PARTICLE.sub('', _FOLLOW_UP.sub('', last))}"
+            resolved = resolved.replace(old, last.places[0])
+        return analyze(resolved)
+    follow_up = _TRAILING_PARTICLE.sub("", _FOLLOW_UP.sub("", last.text))
+    return analyze(f"{_TRAILING_PARTICLE.sub('', previous)}，{follow_up}")
 
 
 def reply_text(answer: Answer) -> str:

@@ -12,11 +12,13 @@ import numpy as np
 
 from indexer.chunking import split_sentences
 from indexer.datatypes import Document, Hit
-from indexer.normalize import display_text, normalize, normalize_query
+from indexer.embedders.base import Embedder
+from indexer.normalize import display_text, normalize
 from indexer.script import to_simplified, to_traditional
-from indexer.text import segment
-from service.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
-from service.retriever import Retriever, min_max
+from qa.fusion import min_max
+from qa.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
+from qa.query import Query
+from qa.retriever import Retriever
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,11 @@ _LLM_PASSAGES = 5  # numbered passages given to an upstream model
 _SENTENCE_CACHE = 4096  # passages whose sentences and sentence vectors are kept
 _MAX_ANSWER_CHARS = 400
 _MIN_RELATIVE_SCORE = 0.6  # a sentence must score at least this share of the best one
+# A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
+# question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
+_SENTENCE_COSINE_WEIGHT = 0.45
+_SENTENCE_OVERLAP_WEIGHT = 0.4
+_SENTENCE_RANK_WEIGHT = 0.15
 _CJK = re.compile(r"[\u3400-\u9fff]")
 REFUSALS = {
     "zh-Hans": "资料中未找到与该问题相关的内容。",
@@ -35,6 +42,8 @@ REFUSALS = {
 
 @dataclass(frozen=True, slots=True)
 class Citation:
+    """One cited span of a source document, numbered as its [n] marker in the answer text."""
+
     id: int
     source: str
     chunk_id: str
@@ -45,6 +54,8 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """The reply to one question: text with [n] markers, its citations, and the passages it read."""
+
     question: str
     answerable: bool
     text: str
@@ -63,20 +74,32 @@ class _Sentence:
 
 
 class Answerer:
+    """Answers a Query over one index version: declines what the passages do not cover, else the upstream
+    model's grounded answer when one is configured, else the best sentences of the top passages, cited."""
+
     def __init__(
-        self, retriever: Retriever, *, threshold: float, max_sentences: int, llm: UpstreamLLM | None = None
+        self,
+        retriever: Retriever,
+        embedder: Embedder,
+        documents: dict[str, Document],
+        *,
+        threshold: float,
+        max_sentences: int,
+        llm: UpstreamLLM | None = None,
     ) -> None:
         self.retriever = retriever
+        self.embedder = embedder  # embeds the candidate sentences
+        self.documents = documents
         self.llm = llm
         self.threshold = threshold
         self.max_sentences = max_sentences
         # chunk_id -> its sentences and their vectors; one Answerer serves one index version
         self._sentence_cache: OrderedDict[str, tuple[list[_Sentence], np.ndarray]] = OrderedDict()
-        self._cache_lock = threading.Lock()  # handlers run in a thread pool
+        self._cache_lock = threading.Lock()  # answers run in the thread pool
 
     def answer(
         self,
-        question: str,
+        query: Query,
         top_k: int,
         mode: str = "hybrid",
         sources: list[str] | None = None,
@@ -84,22 +107,24 @@ class Answerer:
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> Answer:
-        hits = self.retriever.search(question, top_k, mode, sources)
-        if self.retriever.answerability(question, hits) < self.threshold:
-            return Answer(question, False, refusal(question), [], hits)
+        hits = self.retriever.search(query, top_k, mode, sources)
+        if self.retriever.answerability(query, hits) < self.threshold:
+            return Answer(query.text, False, refusal(query.text), [], hits)
         if self.llm is not None:
             try:
-                generated = self._generated(question, hits, temperature, max_tokens)
+                generated = self._generated(self.llm, query.text, hits, temperature, max_tokens)
                 if generated is not None:
                     return generated
             except UpstreamError as exc:
                 logger.warning("%s; answering extractively", exc)
-        return self._extractive(question, hits)
+        return self._extractive(query, hits)
 
-    def _generated(self, question: str, hits: list[Hit], temperature: float | None, max_tokens: int | None):
+    def _generated(
+        self, llm: UpstreamLLM, question: str, hits: list[Hit], temperature: float | None, max_tokens: int | None
+    ) -> Answer | None:
         """The upstream model's answer over the numbered passages, or None when it cited none of them."""
         passages = hits[:_LLM_PASSAGES]
-        text = self.llm.complete(grounded_prompt(question, passages), temperature, max_tokens)
+        text = llm.complete(grounded_prompt(question, passages), temperature, max_tokens)
         text, cited = checked_markers(text, len(passages))
         if not cited:
             logger.info("upstream answer cited no given passage; answering extractively")
@@ -110,24 +135,26 @@ class Answerer:
             citations.append(Citation(number, chunk.source, chunk.chunk_id, chunk.start, chunk.end, chunk.text))
         return Answer(question, True, text, citations, hits, mode="llm")
 
-    def _extractive(self, question: str, hits: list[Hit]) -> Answer:
-        chosen = self._pick_sentences(question, hits[:_PASSAGES_READ])
-        text, citations = _compose(chosen, self.retriever.store.documents, language(question))
-        return Answer(question, True, text, citations, hits)
+    def _extractive(self, query: Query, hits: list[Hit]) -> Answer:
+        chosen = self._pick_sentences(query, hits[:_PASSAGES_READ])
+        text, citations = _compose(chosen, self.documents, language(query.text))
+        return Answer(query.text, True, text, citations, hits)
 
-    def _pick_sentences(self, question: str, hits: list[Hit]) -> list[_Sentence]:
+    def _pick_sentences(self, query: Query, hits: list[Hit]) -> list[_Sentence]:
         sentences, vectors = self._sentences(hits)
         if not sentences:
             return []
-        normalized = normalize_query(question)
-        similarity = vectors @ self.retriever.query_vector(normalized)
-        tokens = set(segment(normalized))
-        lexical = self.retriever.store.lexical
-        weights = {t: lexical.idf(t) for t in tokens}
+        similarity = vectors @ query.vector
+        tokens = set(query.tokens)
+        weights = {t: self.retriever.idf(t) for t in tokens}
         total = sum(weights.values()) or 1.0
         overlap = np.asarray([sum(w for t, w in weights.items() if t in s.normalized) / total for s in sentences])
         rank_prior = np.asarray([1.0 / (1 + s.hit_rank) for s in sentences])
-        scores = 0.45 * min_max(similarity) + 0.4 * overlap + 0.15 * rank_prior
+        scores = (
+            _SENTENCE_COSINE_WEIGHT * min_max(similarity)
+            + _SENTENCE_OVERLAP_WEIGHT * overlap
+            + _SENTENCE_RANK_WEIGHT * rank_prior
+        )
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
         chosen: list[_Sentence] = []
@@ -164,7 +191,7 @@ class Answerer:
                 self._sentence_cache.move_to_end(key)
                 return self._sentence_cache[key]
         sentences = _sentences_of(0, hit)
-        vectors = self.retriever.embedder.embed_documents([s.normalized for s in sentences])
+        vectors = self.embedder.embed_documents([s.normalized for s in sentences])
         with self._cache_lock:
             self._sentence_cache[key] = (sentences, vectors)
             if len(self._sentence_cache) > _SENTENCE_CACHE:

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from indexer.embedding import Embedder
+from indexer.embedders.base import Embedder
 
 logger = logging.getLogger(__name__)
 

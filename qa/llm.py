@@ -26,6 +26,8 @@ class UpstreamError(RuntimeError):
 
 
 class UpstreamLLM:
+    """A client of one OpenAI-compatible chat server; one per process, closed with the service."""
+
     def __init__(self, base_url: str, model: str, api_key: str | None, timeout: float) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.model = model

@@ -1,35 +1,14 @@
-"""Text embedders: the Embedder protocol and its sentence-transformers implementation."""
+"""Sentence-transformers on torch: the reference backend, and the loader the ONNX export starts from."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
-
-
-if TYPE_CHECKING:
-    from indexer.settings import IndexSettings
-
-
-class Embedder(Protocol):
-    name: str
-    dimension: int
-    # True when a text's vector does not depend on the other texts of its batch (padding is masked).
-    # int8 dynamic quantisation scales activations per batch, so its vectors shift with the batch.
-    batch_invariant: bool
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
-        ...
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """One L2-normalised float32 vector."""
-        ...
 
 
 class SentenceTransformerEmbedder:
@@ -73,17 +52,3 @@ def load_sentence_transformer(model: str):
     if not path.exists() and (model.startswith((".", "/")) or model.startswith("models/")):
         raise ValueError(f"embedding model folder {model} does not exist (run `make install`)")
     return SentenceTransformer(model, device="cpu")
-
-
-def make_embedder(settings: IndexSettings) -> Embedder:
-    """The embedder the settings ask for: ONNX Runtime (int8 or float32) or sentence-transformers on torch."""
-    if settings.embedding_backend == "onnx":
-        from indexer.onnx_embedding import OnnxEmbedder
-
-        return OnnxEmbedder(
-            settings.embedding_model,
-            int8=settings.embedding_int8,
-            batch_size=settings.embedding_batch_size,
-            threads=settings.embedding_threads,
-        )
-    return SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)

@@ -1,0 +1,179 @@
+"""The index's life in a running service: load, reload, rebuild, and document changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from indexer.build import BuildReport, build_index
+from indexer.documents import sha256_bytes
+from indexer.embedders.base import Embedder
+from indexer.embedders.batching import BatchingEmbedder
+from indexer.embedders.factory import make_embedder
+from indexer.extract import SUFFIXES, extract_text
+from indexer.manifest import incompatibilities
+from indexer.store import IndexNotFound, IndexStore, current_version_dir
+from qa.corpus import CorpusFiles, safe_source
+from qa.errors import Conflict, Duplicate, IndexUnavailable, NotFound
+from qa.llm import UpstreamLLM
+from qa.loaded import LoadedIndex, open_index
+from qa.settings import QASettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChange:
+    """The outcome of an upload or a deletion, with the build that followed it."""
+
+    source: str
+    sha256: str
+    status: str  # added, replaced or deleted
+    report: BuildReport
+
+
+class IndexManager:
+    """Holds the current LoadedIndex and replaces it whole: on load, when a build made a new version
+    current, and after a reindex or a document change (one rebuild at a time).
+
+    It owns the process-wide resources that outlive index versions: the embedder, the query
+    micro-batcher and the upstream model's HTTP client (closed by `close`).
+    """
+
+    def __init__(self, settings: QASettings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.current: LoadedIndex | None = None  # requests take it once and keep it
+        self.load_error: str | None = None
+        self._embedder = embedder
+        self._query_embedder: Embedder | None = None
+        self._llm = _upstream_llm(settings)
+        self._reindex_lock = threading.Lock()
+        self._refused: str | None = None  # a version that could not be served is not retried
+
+    @property
+    def corpus(self) -> CorpusFiles:
+        return CorpusFiles(self.settings.corpus_dir)
+
+    def require(self) -> LoadedIndex:
+        """The current index; IndexUnavailable (with the reason) while there is none."""
+        current = self.current
+        if current is None:
+            raise IndexUnavailable(self.load_error or "no index is loaded")
+        return current
+
+    def load(self) -> None:
+        """Load the current index version; when it is missing or cannot be served, say why and serve nothing."""
+        try:
+            self._swap_in(self._open_current())
+        except IndexUnavailable as exc:
+            self.load_error = str(exc)
+            logger.warning("%s", exc)
+
+    def reload_if_replaced(self) -> bool:
+        """Load the index again when a build (the CLI, another process) made a new version current.
+
+        A version that cannot be served is refused (IndexUnavailable) and the loaded one stays.
+        """
+        try:
+            latest = current_version_dir(self.settings.index_dir).name
+        except IndexNotFound:
+            return False
+        if latest == self._refused or (self.current is not None and latest == self.current.version):
+            return False
+        with self._reindex_lock:
+            try:
+                self._swap_in(self._open_current())
+            except IndexUnavailable as exc:
+                self._refused = latest
+                if self.current is None:
+                    self.load_error = str(exc)
+                raise
+        return True
+
+    def reindex(self) -> BuildReport:
+        """Rebuild from the corpus and swap the new index in."""
+        with self._reindex_lock:
+            return self._rebuild()
+
+    def add_document(self, filename: str, data: bytes) -> DocumentChange:
+        """Store an uploaded file in the corpus, then index it; raises UnsafeName, UndecodableFile, Duplicate."""
+        source = safe_source(filename)
+        extract_text(data, PurePosixPath(source).suffix)  # unreadable files never reach the corpus
+        digest = sha256_bytes(data)
+        with self._reindex_lock:
+            documents = self.current.documents if self.current else {}
+            twin = next((d.source for d in documents.values() if d.sha256 == digest), None)
+            if twin is not None:
+                raise Duplicate(f"same content as the indexed document {twin}")
+            replaced = self.corpus.path_of(source).is_file()
+            self.corpus.write(source, data)
+            report = self._rebuild()
+        return DocumentChange(source, digest, "replaced" if replaced else "added", report)
+
+    def delete_document(self, source: str) -> DocumentChange:
+        """Remove a corpus file, then its chunks from the index; raises UnsafeName, NotFound or Conflict."""
+        with self._reindex_lock:
+            path = self.corpus.path_of(source)
+            if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+                raise NotFound(f"unknown source: {source}")
+            indexed = self.current.documents if self.current else {}
+            if set(indexed) <= {source}:
+                raise Conflict("the last document cannot be deleted: an index needs at least one")
+            digest = sha256_bytes(path.read_bytes())
+            self.corpus.delete(source)
+            report = self._rebuild()
+        return DocumentChange(source, digest, "deleted", report)
+
+    def close(self) -> None:
+        """Release what outlives index versions (the upstream model's connections)."""
+        if self._llm is not None:
+            self._llm.close()
+
+    def _rebuild(self) -> BuildReport:
+        report = build_index(self.settings, self._get_embedder)
+        self._swap_in(self._open_current())
+        return report
+
+    def _open_current(self) -> LoadedIndex:
+        """The current version, checked against the settings and the embedder; IndexUnavailable if unusable."""
+        try:
+            store = IndexStore.load(self.settings.index_dir)
+        except IndexNotFound as exc:
+            raise IndexUnavailable(str(exc)) from exc
+        reasons = incompatibilities(store.manifest, self.settings, dimension=self._get_embedder().dimension)
+        if reasons:
+            raise IndexUnavailable(f"index {store.version} cannot be served: {'; '.join(reasons)}; rebuild it")
+        return open_index(store, self._get_query_embedder(), self.settings, self._llm)
+
+    def _swap_in(self, loaded: LoadedIndex) -> None:
+        self.current = loaded
+        self.load_error = None
+        model = loaded.store.manifest.model
+        logger.info(
+            "index %s loaded: %d documents, %d chunks, model %s (%d-d)",
+            loaded.version, len(loaded.documents), loaded.chunks, model.name, model.dimension,
+        )  # fmt: skip
+
+    def _get_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    def _get_query_embedder(self) -> Embedder:
+        if self._query_embedder is None:
+            embedder = self._get_embedder()
+            batch = self.settings.query_batch
+            # A query batched with others would get a vector that depends on them: the same question
+            # must always retrieve the same passages, so such embedders embed each query alone.
+            batched = batch and embedder.batch_invariant
+            self._query_embedder = BatchingEmbedder(embedder, max_batch=batch) if batched else embedder
+        return self._query_embedder
+
+
+def _upstream_llm(settings: QASettings) -> UpstreamLLM | None:
+    if not settings.llm_base_url:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return UpstreamLLM(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout)

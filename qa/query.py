@@ -1,0 +1,56 @@
+"""The analysed question: normalised once, tokenised, place-tagged and embedded at most once per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from indexer.normalize import normalize_query
+from indexer.text import key_terms, places, segment
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as every ranking and answering stage reads it.
+
+    Built by `analyze` once per request; each derived form is computed on first use and kept
+    (place tagging with jieba's POS tagger is the costliest step of a search, the embedding the
+    costliest of all), so no stage repeats another's work.
+    """
+
+    text: str  # as the user wrote it: decides the answer's language and script
+    normalized: str  # Simplified, NFKC, lower-case, pinyin removed: what the indexes compare
+    embed: Callable[[str], np.ndarray] = field(repr=False, compare=False)
+
+    @cached_property
+    def tokens(self) -> tuple[str, ...]:
+        """Search-mode tokens without stopwords (what BM25 scores)."""
+        return tuple(segment(self.normalized))
+
+    @cached_property
+    def key_terms(self) -> tuple[str, ...]:
+        """Content words of two characters or more (what answerability weighs)."""
+        return tuple(key_terms(self.normalized))
+
+    @cached_property
+    def places(self) -> tuple[str, ...]:
+        """Place names the question names (jieba's "ns" tag), such as 郓城县."""
+        return tuple(places(self.normalized))
+
+    @cached_property
+    def topic_tokens(self) -> tuple[str, ...]:
+        """Tokens minus the named places and their pieces (东阿县 -> 东阿, 阿县): what the question is about."""
+        return tuple(t for t in self.tokens if not any(t in place for place in self.places)) or self.tokens
+
+    @cached_property
+    def vector(self) -> np.ndarray:
+        """The normalised question's embedding (shared from the query cache: never write to it)."""
+        return self.embed(self.normalized)
+
+
+def analyze(text: str, embed: Callable[[str], np.ndarray]) -> Query:
+    """The Query for a question; `embed` turns normalised text into its vector (usually cached)."""
+    return Query(text, normalize_query(text), embed)

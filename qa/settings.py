@@ -1,0 +1,25 @@
+"""Retrieval and answering settings: the index settings plus fusion, refusal and upstream-model knobs."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from indexer.settings import IndexSettings
+
+
+class QASettings(IndexSettings):
+    """What retrieval and answering read, beside the index settings (RAGQA_* variables)."""
+
+    # Hybrid fusion: weight of the min-max normalised dense score against the lexical one.
+    dense_weight: float = Field(0.3, ge=0.0, le=1.0)
+    candidates: int = Field(100, ge=10, le=2000)  # per retriever, before fusion
+    query_cache: int = Field(2048, ge=0, le=1_000_000)  # query embeddings kept (LRU); 0 turns the cache off
+    query_batch: int = Field(32, ge=0, le=1024)  # concurrent query embeddings batched together; 0: no batching
+    # Refusal: the best passage must cover this share of the question (calibrated on the dev set).
+    answer_threshold: float = Field(0.45, ge=0.0, le=1.0)
+    answer_sentences: int = Field(2, ge=1, le=10)  # 2: best citation precision for equal recall (dev set)
+    # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM server
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(20.0, gt=0, le=600)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from indexer.datatypes import Document, Hit
 from indexer.embedders.base import Embedder
 from indexer.store import IndexStore
-from qa.answer import Answer, Answerer
+from qa.answer import Answerer
 from qa.errors import InvalidInput, NotFound
 from qa.llm import UpstreamLLM
 from qa.query import Query, analyze
@@ -55,26 +55,9 @@ class LoadedIndex:
         if unknown:
             raise InvalidInput(f"unknown source(s): {', '.join(unknown[:5])}")
 
-    def search(
-        self, query: Query, top_k: int, mode: str = "hybrid", sources: Collection[str] | None = None
-    ) -> list[Hit]:
-        return self.retriever.search(query, top_k, mode, sources)
-
     def answerability(self, query: Query, hits: list[Hit]) -> float:
         """0..1: how much of the question the best of the hits covers (/v1/ask declines below its threshold)."""
         return self.retriever.answerability(query, hits)
-
-    def answer(
-        self,
-        query: Query,
-        top_k: int,
-        mode: str = "hybrid",
-        sources: list[str] | None = None,
-        *,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> Answer:
-        return self.answerer.answer(query, top_k, mode, sources, temperature=temperature, max_tokens=max_tokens)
 
 
 def open_index(store: IndexStore, embedder: Embedder, settings: QASettings, llm: UpstreamLLM | None) -> LoadedIndex:

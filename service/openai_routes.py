@@ -51,7 +51,7 @@ async def chat_completions(request: ChatCompletionRequest, index: IndexDep):
     if len(query.text) > 1000:
         raise InvalidRequest("the question must be at most 1000 characters")
     answer = await run_in_threadpool(
-        index.answer, query, request.top_k, temperature=request.temperature, max_tokens=request.token_limit()
+        index.answerer.answer, query, request.top_k, temperature=request.temperature, max_tokens=request.token_limit()
     )
     content, finish = apply_limits(reply_text(answer), request.token_limit(), request.stop_sequences())
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"

@@ -68,7 +68,7 @@ async def search(request: SearchRequest, index: IndexDep) -> SearchResponse:
     # worker thread and back cost more than the search itself (docs/performance.md).
     started = time.perf_counter()
     index.check_sources(request.sources)
-    hits = index.search(index.analyze(request.query), request.top_k, request.mode, request.sources)
+    hits = index.retriever.search(index.analyze(request.query), request.top_k, request.mode, request.sources)
     took = _elapsed_ms(started)
     logger.info("search top_k=%d mode=%s hits=%d latency_ms=%.1f", request.top_k, request.mode, len(hits), took)
     return SearchResponse(query=request.query, hits=_hits_out(hits), took_ms=took)
@@ -78,7 +78,7 @@ async def search(request: SearchRequest, index: IndexDep) -> SearchResponse:
 def ask(request: AskRequest, index: IndexDep) -> AskResponse:
     started = time.perf_counter()
     index.check_sources(request.sources)
-    answer = index.answer(index.analyze(request.question), request.top_k, request.mode, request.sources)
+    answer = index.answerer.answer(index.analyze(request.question), request.top_k, request.mode, request.sources)
     took = _elapsed_ms(started)
     logger.info("ask top_k=%d answerable=%s latency_ms=%.1f", request.top_k, answer.answerable, took)
     return AskResponse(

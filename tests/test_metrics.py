@@ -62,3 +62,21 @@ def test_bad_dataset_lines_are_reported_with_their_line_number(tmp_path) -> None
     path.write_text('{"id": "a", "question": "q", "answerable": true, "gold": []}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="bad.jsonl:1: an answerable case needs"):
         load_cases(path)
+
+
+GOV_DOCS = ROOT.parent / "shared" / "extdata" / "gov_docs"
+
+
+@pytest.mark.skipif(not GOV_DOCS.is_dir(), reason="../shared/extdata/gov_docs is not beside the repository")
+def test_every_policy_evidence_string_occurs_in_its_source() -> None:
+    cases = load_cases(ROOT / "eval" / "datasets" / "dev_policy.jsonl")
+    answerable = [c for c in cases if c.answerable]
+    assert len(cases) >= 150 and 0.12 <= 1 - len(answerable) / len(cases) <= 0.18
+    sources = {g.source for c in answerable for g in c.gold}
+    assert len(sources) >= 60
+    texts = {s: match_normalize((GOV_DOCS / s).read_text(encoding="utf-8")) for s in sources}
+    for case in answerable:
+        for gold in case.gold:
+            assert gold.evidence, case.id
+            for evidence in gold.evidence:
+                assert match_normalize(evidence) in texts[gold.source], (case.id, evidence)

@@ -227,7 +227,7 @@ def corpus_files(corpus_dir: Path) -> dict[str, str]:
 def _manifest(settings: IndexSettings, documents: list[Document], chunks: int, dimension: int, kind: str) -> Manifest:
     files = {d.source: d.sha256 for d in documents}
     chunking = Chunking.of(settings)
-    digest = hashlib.sha256(repr((sorted(files.items()), chunking.size, chunking.overlap)).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(repr((sorted(files.items()), chunking)).encode()).hexdigest()[:12]
     now = datetime.now(UTC)
     return Manifest(
         index_version=f"{now:%Y%m%dT%H%M%S%f}-{digest}",

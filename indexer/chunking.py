@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from indexer.datatypes import Chunk, Document
 from indexer.normalize import NormalizedText, display_text, normalize
 
+# Bump when the chunks of the same text change, so indexes chunked the old way are rebuilt.
+# 2: a list's items stay with their lead.
+CHUNKER_VERSION = 2
 _NUMERAL = "一二三四五六七八九十百零〇"
 # Headings as they look after normalisation (NFKC turns "（一）" into "(一)"), at a line start.
 _HEADING_LEVELS = (
@@ -16,6 +19,11 @@ _HEADING_LEVELS = (
     re.compile(rf"第[{_NUMERAL}\d]+条"),
 )
 _POINT = re.compile(rf"[{_NUMERAL}]+是")  # "一是……": starts a new point inside a paragraph
+# An enumeration at a line start: "一、" or "(一)". After a lead that ends with a colon ("应当具备下列
+# 条件：") it is an item of that list, not a heading: laws and notices list conditions, measures and
+# cases this way, and an item cut off from its lead answers a question that shares no word with it.
+_ENUMERATION = re.compile(rf"[{_NUMERAL}]+、|\([{_NUMERAL}]+\)|\d{{1,2}}[.、](?!\d)")
+_LEAD_END = "：:"
 # A sentence ends at 。！？； (or a line break) plus any closing quotes or brackets after it.
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』》)\]]*|\n|$)")
 _CLAUSE = re.compile(r"[^，,、：:]*[，,、：:]?")
@@ -28,6 +36,7 @@ class _Sentence:
     end: int
     heading_level: int | None  # 0, 1, 2 for a heading; None otherwise
     starts_point: bool
+    lead: _Sentence | None = None  # for an item of a list: the sentence that introduced the list
 
     @property
     def size(self) -> int:
@@ -69,21 +78,32 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def _sentences(text: str, max_size: int) -> list[_Sentence]:
     result: list[_Sentence] = []
     line_start = True
+    lead: _Sentence | None = None  # the open list's lead, while its items follow
     for match in _SENTENCE.finditer(text):
         start, end = _trim(text, match.start(), match.end())
         if start < end:
             level = _heading_level(text, start) if line_start else None
+            item = lead is not None and line_start and bool(_ENUMERATION.match(text, start))
+            if item:
+                level = None
+            elif line_start:
+                lead = None  # a line that is no item closes the list
             point = bool(_POINT.match(text, start))
-            result += _split_long(text, start, end, level, point, max_size)
+            pieces = _split_long(text, start, end, level, point, max_size, lead if item else None)
+            result += pieces
+            if text[end - 1] in _LEAD_END:
+                lead = pieces[0]
         if match.end() > match.start():
             line_start = text[match.end() - 1] == "\n" or (line_start and start == end)
     return result
 
 
-def _split_long(text: str, start: int, end: int, level: int | None, point: bool, max_size: int):
+def _split_long(
+    text: str, start: int, end: int, level: int | None, point: bool, max_size: int, lead: _Sentence | None = None
+) -> list[_Sentence]:
     """A sentence longer than a chunk is cut at clause commas, then hard at max_size."""
     if end - start <= max_size:
-        return [_Sentence(start, end, level, point)]
+        return [_Sentence(start, end, level, point, lead)]
     pieces, piece_start = [], start
     for clause in _CLAUSE.finditer(text, start, end):
         if clause.end() - piece_start > max_size and clause.start() > piece_start:
@@ -91,7 +111,7 @@ def _split_long(text: str, start: int, end: int, level: int | None, point: bool,
             piece_start = clause.start()
     pieces.append((piece_start, end))
     hard = [(a, min(a + max_size, b)) for s, b in pieces for a in range(s, b, max_size)]
-    return [_Sentence(a, b, level if a == start else None, point and a == start) for a, b in hard]
+    return [_Sentence(a, b, level if a == start else None, point and a == start, lead) for a, b in hard]
 
 
 def _group(sentences: list[_Sentence], norm: NormalizedText, original: str, size: int, overlap: int):
@@ -108,7 +128,10 @@ def _group(sentences: list[_Sentence], norm: NormalizedText, original: str, size
             headings[sentence.heading_level] = _label(norm, original, sentence)
             headings[sentence.heading_level + 1 :] = [""] * (2 - sentence.heading_level)
         if not current:
-            section = " / ".join(h for h in headings if h)
+            # a chunk that starts inside a list sits under the list's lead as well as the headings
+            parts = [h for h in headings if h]
+            lead = _label(norm, original, sentence.lead) if sentence.lead else ""
+            section = " / ".join(parts + [lead] if lead and lead not in parts else parts)
         current.append(sentence)
     if current:
         yield current, section

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from indexer.chunking import CHUNKER_VERSION
 from indexer.settings import IndexSettings
 
 FORMAT_VERSION = 1
@@ -31,6 +32,7 @@ class ModelInfo:
 class Chunking:
     size: int
     overlap: int
+    version: int = CHUNKER_VERSION  # of the chunker's rules (manifests before it had none: 1)
 
     @classmethod
     def of(cls, settings: IndexSettings) -> Chunking:
@@ -77,7 +79,9 @@ class Manifest:
             index_version=str(data["index_version"]),
             created_at=str(data["created_at"]),
             model=ModelInfo(str(model["name"]), str(model.get("variant", "")), int(model["dimension"])),
-            chunking=Chunking(int(data["chunking"]["size"]), int(data["chunking"]["overlap"])),
+            chunking=Chunking(
+                int(data["chunking"]["size"]), int(data["chunking"]["overlap"]), int(data["chunking"].get("version", 1))
+            ),
             dense_kind=str(data["dense"]["kind"]),
             hnsw_threshold=int(data["dense"]["hnsw_threshold"]),
             documents=int(data["counts"]["documents"]),
@@ -112,12 +116,14 @@ def incompatibilities(
         )
     if dimension is not None and dimension != model.dimension:
         reasons.append(f"the index vectors are {model.dimension}-d, the embedder's are {dimension}-d")
-    wanted = Chunking.of(settings)
-    if manifest.chunking != wanted:
+    chunking, wanted = manifest.chunking, Chunking.of(settings)
+    if (chunking.size, chunking.overlap) != (wanted.size, wanted.overlap):
         reasons.append(
-            f"the index was chunked at {manifest.chunking.size}/{manifest.chunking.overlap} characters, "
+            f"the index was chunked at {chunking.size}/{chunking.overlap} characters, "
             f"the settings ask for {wanted.size}/{wanted.overlap}"
         )
+    if chunking.version != wanted.version:
+        reasons.append(f"the index was chunked by chunker version {chunking.version}, this is version {wanted.version}")
     if manifest.normalization != NORMALIZATION:
         reasons.append("the index text was normalised by another version of the normaliser")
     if corpus_files is not None and corpus_files != manifest.files:

@@ -81,3 +81,31 @@ def test_a_sentence_longer_than_a_chunk_is_cut_at_commas() -> None:
 
 def test_empty_document_has_no_chunks() -> None:
     assert split_document(Document("e.txt", "e", " \n\n ", "0" * 64), 200, 40) == []
+
+
+LAW = (
+    "第五条 公民担任人民陪审员，应当具备下列条件：\n（一）拥护中华人民共和国宪法；\n（二）年满二十八周岁；\n"
+    "（三）遵纪守法、品行良好、公道正派；\n（四）具有正常履行职责的身体条件。\n"
+    "第六条 下列人员不能担任人民陪审员：\n（一）律师、公证员、仲裁员；\n（二）其他不适宜担任人民陪审员的人员。\n"
+)
+
+
+def test_a_lists_items_stay_with_their_lead() -> None:
+    chunks = split_document(Document("law.txt", "law", LAW, "0" * 64), 200, 40)
+    assert [c.text.split("\n")[0] for c in chunks] == ["第五条 公民担任人民陪审员，应当具备下列条件：", "第六条 下列人员不能担任人民陪审员："]
+    assert "年满二十八周岁" in chunks[0].normalized and "律师" in chunks[1].normalized
+
+
+def test_a_list_longer_than_a_chunk_carries_its_lead_as_section() -> None:
+    items = "".join(f"（{n}）第{n}项具体措施的内容写在这里；\n" for n in "一二三四五六七八九十")
+    text = "第九条 县级以上人民政府应当采取下列措施：\n" + items
+    chunks = split_document(Document("law.txt", "law", text, "0" * 64), 80, 0)
+    assert len(chunks) > 2
+    assert all(c.section == "第九条 县级以上人民政府应当采取下列措施：" for c in chunks[1:])
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+
+
+def test_an_enumeration_after_a_full_stop_is_still_a_heading() -> None:
+    text = "总体情况良好。\n（一）强化组织领导\n组织领导得到加强。\n（二）完善制度\n制度更加完善。"
+    chunks = split_document(Document("r.txt", "r", text, "0" * 64), 200, 40)
+    assert [c.section for c in chunks] == ["", "（一）强化组织领导", "（二）完善制度"]

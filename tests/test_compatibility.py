@@ -5,13 +5,14 @@ service), so they ran unchanged against the code before the compatibility check:
 """
 
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from indexer.build import build_index
-from indexer.manifest import NORMALIZATION, incompatibilities
+from indexer.manifest import NORMALIZATION, Manifest, incompatibilities
 from indexer.store import IndexStore
 from service.app import create_app
 from service.config import Settings
@@ -67,6 +68,20 @@ def test_other_chunking(manifest) -> None:
     manifest, settings = manifest
     [reason] = incompatibilities(manifest, settings.model_copy(update={"chunk_size": 300}))
     assert "200/40" in reason and "300/40" in reason
+
+
+def test_another_chunker_version(manifest) -> None:
+    manifest, settings = manifest
+    older = replace(manifest, chunking=replace(manifest.chunking, version=manifest.chunking.version - 1))
+    [reason] = incompatibilities(older, settings)
+    assert "chunker version" in reason
+
+
+def test_a_manifest_written_before_chunker_versions_reads_as_version_1(manifest) -> None:
+    manifest, _ = manifest
+    data = manifest.to_dict()
+    del data["chunking"]["version"]
+    assert Manifest.from_dict(data).chunking.version == 1
 
 
 def test_another_normalisation_version(manifest, monkeypatch) -> None:

@@ -25,7 +25,7 @@ def test_build_writes_a_manifest_with_model_chunking_files_and_counts(fake_index
         next((settings.index_dir / "versions").iterdir()).joinpath("manifest.json").read_text()
     )
     assert manifest["model"] == {"name": FakeEmbedder.name, "variant": "onnx-int8", "dimension": 64}
-    assert manifest["chunking"] == {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
+    assert manifest["chunking"] == {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "version": 2}
     assert manifest["counts"] == {"documents": 5, "chunks": len(store.chunks)}
     assert set(manifest["files"]) == set(store.documents) and len(manifest["files"]) == 5
     assert manifest["dense"]["kind"] == "flat"

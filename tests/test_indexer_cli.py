@@ -10,7 +10,7 @@ def test_stats_prints_the_manifest_summary(fake_index, capsys) -> None:
     assert main(["stats", "--index", str(settings.index_dir)]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["counts"]["documents"] == 5 and manifest["files"] == 5
-    assert manifest["chunking"] == {"size": 200, "overlap": 40}
+    assert manifest["chunking"] == {"size": 200, "overlap": 40, "version": 2}
 
 
 def test_stats_without_an_index_exits_2(tmp_path, capsys) -> None:

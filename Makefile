@@ -29,7 +29,7 @@ run: install
 	$(PY) -m service
 
 test: install browser
-	$(PY) -m ruff check indexer qa service eval tests bench
+	$(PY) -m ruff check indexer qa service eval training tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 

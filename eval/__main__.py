@@ -13,7 +13,7 @@ from eval.dataset import load_cases
 from eval.report import build_report, table, write_report
 from eval.runner import http_client, in_process_client, run_cases, summarize
 
-MODES = ("hybrid", "dense", "lexical")
+MODES = ("rerank", "hybrid", "dense", "lexical")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ def answerability_scores(index: LoadedIndex, cases: list[EvalCase], top_k: int =
     scored = []
     for case in cases:
         query = index.analyze(case.question)
-        scored.append((index.answerability(query, index.retriever.search(query, top_k)), case))
+        scored.append((index.retriever.answerability(query, index.retriever.search(query, top_k)), case))
     return sorted(scored, key=lambda pair: pair[0])
 
 

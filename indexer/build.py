@@ -60,12 +60,17 @@ def build_index(
     make_embedder: Callable[[], Embedder],
     *,
     progress: bool = False,
+    dimension: int | None = None,
 ) -> BuildReport:
-    """Bring the index at settings.index_dir up to date with settings.corpus_dir."""
+    """Bring the index at settings.index_dir up to date with settings.corpus_dir.
+
+    `dimension` is the embedder's when the caller has one loaded: vectors of another dimension are
+    then never reused, even when no file changed.
+    """
     started = time.perf_counter()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(settings.index_dir):
-        previous = _reusable_previous(settings)
+        previous = _reusable_previous(settings, dimension)
         documents, skipped = _read_corpus(settings.corpus_dir)
         if not documents:
             raise ValueError(f"no readable {', '.join(SUFFIXES)} files in {settings.corpus_dir}")
@@ -203,7 +208,7 @@ def _read_corpus(corpus_dir: Path) -> tuple[list[Document], list[str]]:
     return documents, skipped
 
 
-def _reusable_previous(settings: IndexSettings) -> IndexStore | None:
+def _reusable_previous(settings: IndexSettings, dimension: int | None) -> IndexStore | None:
     """The current index when its chunks and vectors can be reused under these settings."""
     try:
         previous = IndexStore.load(settings.index_dir)
@@ -212,7 +217,7 @@ def _reusable_previous(settings: IndexSettings) -> IndexStore | None:
     except Exception:  # a damaged index is rebuilt from scratch rather than trusted
         logger.warning("previous index at %s could not be read; rebuilding everything", settings.index_dir)
         return None
-    reasons = incompatibilities(previous.manifest, settings)
+    reasons = incompatibilities(previous.manifest, settings, dimension=dimension)
     if reasons:
         logger.info("not reusing the previous index: %s", "; ".join(reasons))
         return None

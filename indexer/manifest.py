@@ -57,7 +57,7 @@ class Manifest:
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON layout on disk (unchanged since format 1)."""
+        """The JSON layout on disk (format 1; `chunking.version` was added, read as 1 where absent)."""
         return {
             "format_version": self.format_version,
             "index_version": self.index_version,
@@ -99,11 +99,14 @@ def incompatibilities(
     *,
     dimension: int | None = None,
     corpus_files: dict[str, str] | None = None,
+    serving: bool = False,
 ) -> list[str]:
     """Why the index cannot serve as the settings ask (empty: it can).
 
     `dimension` is the loaded embedder's, when one is; `corpus_files` (source -> sha256) is the
-    corpus as it is now, when the caller read it.
+    corpus as it is now, when the caller read it. With `serving`, only what makes answers wrong
+    counts (another model, variant, dimension or normaliser): other chunking only makes the index
+    stale, and a stale index is still served until a build replaces it.
     """
     reasons = []
     model = manifest.model
@@ -116,6 +119,10 @@ def incompatibilities(
         )
     if dimension is not None and dimension != model.dimension:
         reasons.append(f"the index vectors are {model.dimension}-d, the embedder's are {dimension}-d")
+    if manifest.normalization != NORMALIZATION:
+        reasons.append("the index text was normalised by another version of the normaliser")
+    if serving:
+        return reasons
     chunking, wanted = manifest.chunking, Chunking.of(settings)
     if (chunking.size, chunking.overlap) != (wanted.size, wanted.overlap):
         reasons.append(
@@ -124,8 +131,6 @@ def incompatibilities(
         )
     if chunking.version != wanted.version:
         reasons.append(f"the index was chunked by chunker version {chunking.version}, this is version {wanted.version}")
-    if manifest.normalization != NORMALIZATION:
-        reasons.append("the index text was normalised by another version of the normaliser")
     if corpus_files is not None and corpus_files != manifest.files:
         changed = sorted(set(corpus_files.items()) ^ set(manifest.files.items()))
         names = sorted({source for source, _ in changed})

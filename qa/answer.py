@@ -86,8 +86,10 @@ class Answerer:
         threshold: float,
         max_sentences: int,
         llm: UpstreamLLM | None = None,
+        rerank: bool = False,
     ) -> None:
         self.retriever = retriever
+        self.rerank = rerank
         self.embedder = embedder  # embeds the candidate sentences
         self.documents = documents
         self.llm = llm
@@ -107,7 +109,7 @@ class Answerer:
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> Answer:
-        hits = self.retriever.search(query, top_k, mode, sources)
+        hits = self.retriever.search(query, top_k, mode, sources, rerank=self.rerank)
         if self.retriever.answerability(query, hits) < self.threshold:
             return Answer(query.text, False, refusal(query.text), [], hits)
         if self.llm is not None:

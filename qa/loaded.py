@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from indexer.datatypes import Document, Hit
+from indexer.datatypes import Document
 from indexer.embedders.base import Embedder
 from indexer.store import IndexStore
 from qa.answer import Answerer
 from qa.errors import InvalidInput, NotFound
 from qa.llm import UpstreamLLM
 from qa.query import Query, analyze
+from qa.rerank import Reranker
 from qa.retriever import Retriever
 from qa.settings import QASettings
 
@@ -55,12 +56,14 @@ class LoadedIndex:
         if unknown:
             raise InvalidInput(f"unknown source(s): {', '.join(unknown[:5])}")
 
-    def answerability(self, query: Query, hits: list[Hit]) -> float:
-        """0..1: how much of the question the best of the hits covers (/v1/ask declines below its threshold)."""
-        return self.retriever.answerability(query, hits)
 
-
-def open_index(store: IndexStore, embedder: Embedder, settings: QASettings, llm: UpstreamLLM | None) -> LoadedIndex:
+def open_index(
+    store: IndexStore,
+    embedder: Embedder,
+    settings: QASettings,
+    llm: UpstreamLLM | None,
+    reranker: Reranker | None = None,
+) -> LoadedIndex:
     """Wire a loaded store to its retriever and answerer; `embedder` embeds queries and answer sentences."""
     retriever = Retriever(
         store,
@@ -68,6 +71,7 @@ def open_index(store: IndexStore, embedder: Embedder, settings: QASettings, llm:
         dense_weight=settings.dense_weight,
         candidates=settings.candidates,
         query_cache=settings.query_cache,
+        reranker=reranker,
     )
     answerer = Answerer(
         retriever,
@@ -76,5 +80,6 @@ def open_index(store: IndexStore, embedder: Embedder, settings: QASettings, llm:
         threshold=settings.answer_threshold,
         max_sentences=settings.answer_sentences,
         llm=llm,
+        rerank=settings.rerank and reranker is not None,
     )
     return LoadedIndex(store, retriever, answerer, retriever.chunk_counts())

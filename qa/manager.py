@@ -14,11 +14,12 @@ from indexer.embedders.batching import BatchingEmbedder
 from indexer.embedders.factory import make_embedder
 from indexer.extract import SUFFIXES, extract_text
 from indexer.manifest import incompatibilities
-from indexer.store import IndexNotFound, IndexStore, current_version_dir
+from indexer.store import IndexNotFound, IndexStore, current_version_dir, read_manifest
 from qa.corpus import CorpusFiles, safe_source
 from qa.errors import Conflict, Duplicate, IndexUnavailable, NotFound
 from qa.llm import UpstreamLLM
 from qa.loaded import LoadedIndex, open_index
+from qa.rerank import DEFAULT_MODEL, Reranker
 from qa.settings import QASettings
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class IndexManager:
         self._embedder = embedder
         self._query_embedder: Embedder | None = None
         self._llm = _upstream_llm(settings)
+        self._reranker = Reranker(settings.rerank_model or DEFAULT_MODEL, depth=settings.rerank_depth)
         self._reindex_lock = threading.Lock()
         self._refused: str | None = None  # a version that could not be served is not retried
 
@@ -65,28 +67,27 @@ class IndexManager:
 
     def load(self) -> None:
         """Load the current index version; when it is missing or cannot be served, say why and serve nothing."""
-        try:
-            self._swap_in(self._open_current())
-        except IndexUnavailable as exc:
-            self.load_error = str(exc)
-            logger.warning("%s", exc)
-
-    def reload_if_replaced(self) -> bool:
-        """Load the index again when a build (the CLI, another process) made a new version current.
-
-        A version that cannot be served is refused (IndexUnavailable) and the loaded one stays.
-        """
-        try:
-            latest = current_version_dir(self.settings.index_dir).name
-        except IndexNotFound:
-            return False
-        if latest == self._refused or (self.current is not None and latest == self.current.version):
-            return False
         with self._reindex_lock:
             try:
                 self._swap_in(self._open_current())
             except IndexUnavailable as exc:
-                self._refused = latest
+                self.load_error = str(exc)
+                logger.warning("%s", exc)
+
+    def reload_if_replaced(self) -> bool:
+        """Load the index again when a build (the CLI, another process) made a new version current.
+
+        A version that cannot be served is refused (IndexUnavailable), not retried, and the loaded
+        one stays.
+        """
+        if not self._replaced():
+            return False
+        with self._reindex_lock:
+            if not self._replaced():  # a reindex in this process swapped it in meanwhile
+                return False
+            try:
+                self._swap_in(self._open_current())
+            except IndexUnavailable as exc:
                 if self.current is None:
                     self.load_error = str(exc)
                 raise
@@ -132,20 +133,40 @@ class IndexManager:
             self._llm.close()
 
     def _rebuild(self) -> BuildReport:
-        report = build_index(self.settings, self._get_embedder)
+        embedder = self._get_embedder()
+        report = build_index(self.settings, lambda: embedder, dimension=embedder.dimension)
         self._swap_in(self._open_current())
         return report
 
-    def _open_current(self) -> LoadedIndex:
-        """The current version, checked against the settings and the embedder; IndexUnavailable if unusable."""
+    def _replaced(self) -> bool:
+        """True when the current version on disk is neither the loaded one nor one already refused."""
         try:
+            latest = current_version_dir(self.settings.index_dir).name
+        except IndexNotFound:
+            return False
+        return latest != self._refused and (self.current is None or latest != self.current.version)
+
+    def _open_current(self) -> LoadedIndex:
+        """The current version, checked against the settings and the embedder before it is read whole;
+        IndexUnavailable (and the version remembered as refused) if it cannot be served."""
+        try:
+            manifest = read_manifest(self.settings.index_dir)
+            dimension = self._get_embedder().dimension
+            reasons = incompatibilities(manifest, self.settings, dimension=dimension, serving=True)
+            if reasons:
+                self._refused = manifest.index_version
+                raise IndexUnavailable(
+                    f"index {manifest.index_version} cannot be served: {'; '.join(reasons)}; rebuild it"
+                )
+            stale = incompatibilities(manifest, self.settings)
+            if stale:
+                logger.warning(
+                    "serving index %s until a build replaces it: %s", manifest.index_version, "; ".join(stale)
+                )
             store = IndexStore.load(self.settings.index_dir)
         except IndexNotFound as exc:
             raise IndexUnavailable(str(exc)) from exc
-        reasons = incompatibilities(store.manifest, self.settings, dimension=self._get_embedder().dimension)
-        if reasons:
-            raise IndexUnavailable(f"index {store.version} cannot be served: {'; '.join(reasons)}; rebuild it")
-        return open_index(store, self._get_query_embedder(), self.settings, self._llm)
+        return open_index(store, self._get_query_embedder(), self.settings, self._llm, self._reranker)
 
     def _swap_in(self, loaded: LoadedIndex) -> None:
         self.current = loaded

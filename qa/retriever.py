@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,8 +12,12 @@ from indexer.datatypes import Chunk, Hit
 from indexer.embedders.base import Embedder
 from indexer.store import IndexStore
 from indexer.text import sub_words
+from qa.features import Candidate
 from qa.fusion import fuse
 from qa.query import Query
+
+if TYPE_CHECKING:
+    from qa.rerank import Reranker
 
 _MAX_OVERLAP = 0.5  # a hit sharing more than half of a better hit's span is a duplicate
 _EVIDENCE_PASSAGES = 3
@@ -29,9 +34,17 @@ class Retriever:
     """Ranks the chunks of one index version for a Query: lexical, dense or hybrid, optionally within sources."""
 
     def __init__(
-        self, store: IndexStore, embedder: Embedder, *, dense_weight: float, candidates: int, query_cache: int = 2048
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        *,
+        dense_weight: float,
+        candidates: int,
+        query_cache: int = 2048,
+        reranker: Reranker | None = None,
     ) -> None:
         self.store = store
+        self.reranker = reranker
         self.embedder = embedder
         # Questions repeat (frontends resend, users retry, Traditional and Simplified forms normalise alike);
         # the embedding is most of a search's cost. Vectors are shared: nobody may write to them.
@@ -48,15 +61,21 @@ class Retriever:
             source: "".join(store.chunks[r].normalized for r in rows) for source, rows in self._rows_by_source.items()
         }
 
-    @property
-    def sources(self) -> Collection[str]:
-        return self.store.documents.keys()
-
     def search(
-        self, query: Query, top_k: int, mode: str = "hybrid", sources: Collection[str] | None = None
+        self,
+        query: Query,
+        top_k: int,
+        mode: str = "hybrid",
+        sources: Collection[str] | None = None,
+        *,
+        rerank: bool = False,
     ) -> list[Hit]:
-        allowed = self._allowed_rows(sources)
+        """The top_k passages, duplicates dropped; `rerank` reorders a hybrid search's top with the reranker."""
         pool = max(self.candidates, top_k * 4)
+        if rerank and mode == "hybrid" and self.reranker is not None:
+            candidates = self.hybrid_candidates(query, pool, sources)
+            return self._deduplicated(self.reranker.rerank(query, candidates, self.idf, self.document_text), top_k)
+        allowed = self._allowed_rows(sources)
         if mode in ("lexical", "hybrid"):
             lexical = self._lexical(list(query.topic_tokens), allowed, pool)
         if mode in ("dense", "hybrid"):
@@ -66,10 +85,33 @@ class Retriever:
         elif mode == "dense":
             scores = dense
         else:
-            scores = self._fuse(lexical, dense, query.vector)
+            scores, _ = self._fuse(lexical, dense, query.vector)
         scores = self._boost_places(scores, query.places)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        return self._deduplicated(ranked, top_k)
+        return self._deduplicated([(self.store.chunks[r], v) for r, v in ranked], top_k)
+
+    def hybrid_candidates(self, query: Query, pool: int, sources: Collection[str] | None = None) -> list[Candidate]:
+        """The hybrid ranking's candidates, best first, with the scores a reranker reads."""
+        allowed = self._allowed_rows(sources)
+        lexical = self._lexical(list(query.topic_tokens), allowed, pool)
+        fused, dense = self._fuse(lexical, self._dense(query.vector, allowed, pool), query.vector)
+        boosted = self._boost_places(fused, query.places)
+        top_lexical = max(lexical.values(), default=0.0) or 1.0
+        naming = self._naming(query.places)
+        return [
+            Candidate(
+                chunk=self.store.chunks[row],
+                fused=score,
+                lexical=lexical.get(row, 0.0) / top_lexical,
+                dense=dense[row],
+                place_match=self.store.chunks[row].source in naming,
+            )
+            for row, score in sorted(boosted.items(), key=lambda item: (-item[1], item[0]))
+        ]
+
+    def document_text(self, source: str) -> str:
+        """The normalised text of a document's chunks, joined."""
+        return self._document_text[source]
 
     def answerability(self, query: Query, hits: list[Hit]) -> float:
         """0..1: the best share of the query's IDF weight that one passage, backed by its document, holds.
@@ -117,20 +159,27 @@ class Retriever:
     def _scan_reports_naming(self, place: str) -> frozenset[str]:
         return frozenset(s for s, text in self._document_text.items() if _names(text, place))
 
+    def _naming(self, named: Collection[str]) -> frozenset[str]:
+        """The documents that name one of the places."""
+        return frozenset().union(*(self._reports_naming(place) for place in named))
+
     def _boost_places(self, scores: dict[int, float], named: Collection[str]) -> dict[int, float]:
         if not named or not scores:
             return scores
-        naming = set().union(*(self._reports_naming(place) for place in named))
+        naming = self._naming(named)
         if not naming:
             return scores
         scale = max(abs(v) for v in scores.values()) or 1.0  # lexical scores are unbounded BM25
         bonus = _PLACE_BONUS * scale
         return {r: v + bonus if self.store.chunks[r].source in naming else v for r, v in scores.items()}
 
-    def _fuse(self, lexical: dict[int, float], dense: dict[int, float], vector: np.ndarray) -> dict[int, float]:
+    def _fuse(
+        self, lexical: dict[int, float], dense: dict[int, float], vector: np.ndarray
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """The fused scores, and the cosines of every candidate (filled in where the dense pool missed one)."""
         rows = np.asarray(sorted(set(lexical) | set(dense)))
         if not len(rows):
-            return {}
+            return {}, dense
         missing = np.asarray([r for r in rows if r not in dense])
         if len(missing):  # a lexical candidate the dense pool missed still gets its exact cosine
             exact = self.store.dense.scores_for(vector, missing)
@@ -138,12 +187,11 @@ class Retriever:
         lexical_scores = np.asarray([lexical.get(int(r), 0.0) for r in rows])
         dense_scores = np.asarray([dense[int(r)] for r in rows])
         fused = fuse(lexical_scores, dense_scores, self.dense_weight)
-        return dict(zip(rows.tolist(), fused.tolist(), strict=True))
+        return dict(zip(rows.tolist(), fused.tolist(), strict=True)), dense
 
-    def _deduplicated(self, ranked: list[tuple[int, float]], top_k: int) -> list[Hit]:
+    def _deduplicated(self, ranked: list[tuple[Chunk, float]], top_k: int) -> list[Hit]:
         hits: list[Hit] = []
-        for row, score in ranked:
-            chunk = self.store.chunks[row]
+        for chunk, score in ranked:
             if not any(_overlaps(chunk, kept.chunk) for kept in hits):
                 hits.append(Hit(chunk, score))
                 if len(hits) == top_k:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 
 from indexer.settings import IndexSettings
@@ -18,6 +20,11 @@ class QASettings(IndexSettings):
     # Refusal: the best passage must cover this share of the question (calibrated on the dev set).
     answer_threshold: float = Field(0.45, ge=0.0, le=1.0)
     answer_sentences: int = Field(2, ge=1, le=10)  # 2: best citation precision for equal recall (dev set)
+    # The learned reranker (qa/models/ranker.txt unless another model file is named): on for /v1/ask and
+    # chat; /v1/search uses it when a request asks ("rerank": true).
+    rerank: bool = True
+    rerank_model: Path | None = None
+    rerank_depth: int = Field(30, ge=2, le=200)  # candidates the model reorders
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM server
     llm_model: str = ""

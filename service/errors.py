@@ -58,6 +58,7 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (qa_errors.Duplicate, 409, "duplicate"),
     (qa_errors.Conflict, 409, "conflict"),
     (qa_errors.IndexUnavailable, 503, "index_unavailable"),
+    (qa_errors.QAError, 400, "invalid_request"),  # any other domain error: the request cannot be served as asked
 ]
 
 

@@ -68,7 +68,8 @@ async def search(request: SearchRequest, index: IndexDep) -> SearchResponse:
     # worker thread and back cost more than the search itself (docs/performance.md).
     started = time.perf_counter()
     index.check_sources(request.sources)
-    hits = index.retriever.search(index.analyze(request.query), request.top_k, request.mode, request.sources)
+    query = index.analyze(request.query)
+    hits = index.retriever.search(query, request.top_k, request.mode, request.sources, rerank=request.rerank)
     took = _elapsed_ms(started)
     logger.info("search top_k=%d mode=%s hits=%d latency_ms=%.1f", request.top_k, request.mode, len(hits), took)
     return SearchResponse(query=request.query, hits=_hits_out(hits), took_ms=took)

@@ -24,6 +24,7 @@ class SearchRequest(BaseModel):
     top_k: int = Field(5, ge=1, le=50)
     mode: Mode = "hybrid"
     sources: list[str] | None = Field(None, description="only search these documents")
+    rerank: bool = Field(False, description="reorder the top hybrid candidates with the learned reranker")
 
     _check_query = field_validator("query")(_trimmed_query)
 

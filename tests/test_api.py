@@ -189,3 +189,12 @@ def test_reindex_swaps_in_a_rebuilt_index(corpus, tmp_path) -> None:
         assert second["added"] == ["new.txt"] and second["chunks_embedded"] == 1
         hits = client.post("/v1/search", json={"query": "专家咨询委员会", "mode": "lexical"}).json()["hits"]
         assert hits[0]["source"] == "new.txt"
+
+
+def test_every_domain_error_has_a_status() -> None:
+    from qa import errors
+    from service.errors import DOMAIN_STATUS
+
+    domain = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.QAError)]
+    assert all(any(issubclass(c, mapped) for mapped, _, _ in DOMAIN_STATUS) for c in domain)
+    assert DOMAIN_STATUS[-1][0] is errors.QAError, "the catch-all row comes last"

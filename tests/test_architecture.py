@@ -9,12 +9,13 @@ import pytest
 
 from tests.conftest import ROOT
 
-PACKAGES = ("indexer", "qa", "service", "eval")
+PACKAGES = ("indexer", "qa", "service", "eval", "training")
 # package -> what it must never import (project packages or third-party web frameworks)
 FORBIDDEN = {
-    "indexer": ("qa", "service", "eval", "fastapi", "starlette"),
-    "qa": ("service", "eval", "fastapi", "starlette", "uvicorn"),
-    "service": ("eval",),
+    "indexer": ("qa", "service", "eval", "training", "fastapi", "starlette"),
+    "qa": ("service", "eval", "training", "fastapi", "starlette", "uvicorn", "torch"),
+    "service": ("eval", "training"),
+    "training": ("service",),
 }
 
 

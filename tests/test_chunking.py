@@ -92,7 +92,10 @@ LAW = (
 
 def test_a_lists_items_stay_with_their_lead() -> None:
     chunks = split_document(Document("law.txt", "law", LAW, "0" * 64), 200, 40)
-    assert [c.text.split("\n")[0] for c in chunks] == ["第五条 公民担任人民陪审员，应当具备下列条件：", "第六条 下列人员不能担任人民陪审员："]
+    assert [c.text.split("\n")[0] for c in chunks] == [
+        "第五条 公民担任人民陪审员，应当具备下列条件：",
+        "第六条 下列人员不能担任人民陪审员：",
+    ]
     assert "年满二十八周岁" in chunks[0].normalized and "律师" in chunks[1].normalized
 
 

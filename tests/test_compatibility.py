@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from indexer.build import build_index
 from indexer.manifest import NORMALIZATION, Manifest, incompatibilities
 from indexer.store import IndexStore
+from qa.manager import IndexManager
+from qa.settings import QASettings
 from service.app import create_app
 from service.config import Settings
 from tests.conftest import MODEL, FakeEmbedder, settings_for
@@ -184,3 +186,39 @@ def test_reloads_share_one_upstream_client_closed_at_shutdown(fake_index, monkey
         upstream = [c for c in opened if str(c.base_url).startswith("http://127.0.0.1:9")]
         assert len(upstream) == 1
     assert all(c.is_closed for c in upstream)
+
+
+def test_serving_minds_only_what_makes_answers_wrong(manifest) -> None:
+    manifest, settings = manifest
+    rechunked = settings.model_copy(update={"chunk_size": 300})
+    assert incompatibilities(manifest, rechunked, serving=True) == []
+    files = {**manifest.files, "new.txt": "0" * 64}
+    assert incompatibilities(manifest, settings, corpus_files=files, serving=True) == []
+    assert incompatibilities(manifest, settings.model_copy(update={"embedding_int8": False}), serving=True)
+
+
+def test_a_stale_index_is_served_until_a_build_replaces_it(fake_index) -> None:
+    settings, embedder = fake_index
+    manager = IndexManager(QASettings(**{**settings.model_dump(), "chunk_size": 300, "chunk_overlap": 60}), embedder)
+    manager.load()
+    assert manager.current is not None and manager.current.store.manifest.chunking.size == 200
+    manager.reindex()
+    assert manager.current.store.manifest.chunking.size == 300
+
+
+def test_a_reindex_after_a_dimension_change_re_embeds_an_unchanged_corpus(fake_index) -> None:
+    settings, _ = fake_index
+    manager = IndexManager(QASettings(**settings.model_dump()), NarrowFake())
+    manager.load()
+    assert manager.current is None and "64-d" in (manager.load_error or "")
+    manager.reindex()
+    assert manager.current is not None and manager.current.store.manifest.model.dimension == 32
+
+
+def test_an_index_refused_once_is_not_read_again_every_round(fake_index, monkeypatch) -> None:
+    settings, _ = fake_index
+    manager = IndexManager(QASettings(**settings.model_dump()), OtherFake())
+    manager.load()
+    loads = []
+    monkeypatch.setattr(IndexStore, "load", classmethod(lambda cls, path: loads.append(path)))
+    assert manager.reload_if_replaced() is False and loads == []

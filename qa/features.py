@@ -1,0 +1,122 @@
+"""Relevance features of a (question, candidate passage) pair, for the learned reranker.
+
+Cheap by design (string tests on two short texts, no model call): the reranker scores the top
+candidates of every hybrid search within a few milliseconds. Beside the retrieval scores they
+describe what retrieval cannot see: whether the passage holds the kind of thing the question asks
+for (a number, a date, a time limit, an organ, a list), whether it is only the lead of a list, how
+much of the question its document title and section name, and how close together the question's
+words sit in it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.datatypes import Chunk
+from indexer.normalize import normalize_query
+from indexer.text import sub_words
+from qa.fusion import min_max
+from qa.query import Query
+
+# What a question asks for, and how a passage that holds it looks (normalised, Simplified text).
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两零〇]+)"
+_WANTS = {
+    "number": re.compile(r"多少|几[个项次人名所家倍]|比例|比重|数额|金额|罚款|规模|增长|下降|目标"),
+    "date": re.compile(r"何时|什么时候|哪一?年|哪一?天|哪一?日|日期|起施行|生效"),
+    "duration": re.compile(r"多长时间|多久|期限|时限|几日|几天|几个月|多少天|多少日|多少个工作日|多少年"),
+    "organ": re.compile(r"谁|哪个部门|哪些部门|哪个机关|哪一级|哪级|由哪|什么部门|什么机关|哪个机构|主管"),
+    "list": re.compile(r"哪些|什么条件|哪几|什么情形|什么情况下|措施|包括什么|有什么"),
+}
+_HOLDS = {
+    "number": re.compile(rf"{_NUMERAL}(?:%|个百分点|倍|万|亿|元|人|项|个|次|名|所|家|吨|公里|平方米|岁|周岁)"),
+    "date": re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日"),
+    "duration": re.compile(rf"{_NUMERAL}个?(?:工作日|日|天|个月|小时|年)(?:内|以内|之内|前|后|以上)"),
+    "organ": re.compile(r"(?:部门|机关|人民政府|委员会|法院|检察院|国务院|办公室|总局)"),
+    "list": re.compile(r"\([一二三四五六七八九十]+\)|下列|[一二三四五六七八九十]是"),
+}
+_WANT_KINDS = tuple(_WANTS)
+_PARTS_CREDIT = 0.6  # a compound term absent as a whole counts by the share of its parts present
+_DOCUMENT_CREDIT = 0.7
+FEATURES = (
+    "fused", "fused_reciprocal_rank", "lexical", "dense", "dense_minmax",
+    "coverage", "document_coverage", "title_coverage", "section_coverage", "matched_terms",
+    "proximity", "log_length", "lead_only", "has_items",
+    *(f"wants_{k}" for k in _WANT_KINDS), *(f"holds_{k}" for k in _WANT_KINDS),
+    "answer_type_match", "place_match",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A passage the retrieval proposed for a query, with the scores it had there."""
+
+    chunk: Chunk
+    fused: float  # the hybrid score, place boost included
+    lexical: float  # BM25, max-scaled over the candidates (0 when the query's terms are absent)
+    dense: float  # cosine of the query and passage vectors
+    place_match: bool  # its document names a place the question names
+
+
+def features(
+    query: Query,
+    candidates: Sequence[Candidate],
+    idf: Callable[[str], float],
+    document_text: Callable[[str], str],
+) -> np.ndarray:
+    """One row of FEATURES per candidate, in candidate order (which must be by descending fused score)."""
+    terms = list(dict.fromkeys(query.key_terms or query.tokens))
+    weights = np.asarray([idf(t) for t in terms]) if terms else np.zeros(0)
+    total = float(weights.sum()) or 1.0
+    wants = [bool(_WANTS[k].search(query.normalized)) for k in _WANT_KINDS]
+    fused = np.asarray([c.fused for c in candidates])
+    dense = np.asarray([c.dense for c in candidates])
+    fused_scaled = min_max(fused) if len(fused) else fused
+    dense_scaled = min_max(dense) if len(dense) else dense
+    rows = []
+    for rank, candidate in enumerate(candidates):
+        chunk = candidate.chunk
+        text = chunk.normalized
+        presence = np.asarray([_presence(t, text) for t in terms])
+        in_document = np.asarray([_presence(t, document_text(chunk.source)) for t in terms])
+        title = normalize_query(chunk.title)
+        section = normalize_query(chunk.section)
+        holds = [bool(_HOLDS[k].search(text)) for k in _WANT_KINDS]
+        rows.append([
+            fused_scaled[rank], 1.0 / (1 + rank), candidate.lexical, candidate.dense, dense_scaled[rank],
+            float(weights @ presence) / total if terms else 0.0,
+            float(weights @ np.maximum(presence, _DOCUMENT_CREDIT * in_document)) / total if terms else 0.0,
+            _share(terms, weights, total, title), _share(terms, weights, total, section),
+            float((presence == 1.0).sum()),
+            _proximity(terms, text), math.log1p(len(text)),
+            float(text.rstrip().endswith((":", "："))), float("(一)" in text or "(1)" in text),
+            *map(float, wants), *map(float, holds),
+            float(any(w and h for w, h in zip(wants, holds, strict=True))), float(candidate.place_match),
+        ])  # fmt: skip
+    return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
+
+
+def _presence(term: str, text: str) -> float:
+    if term in text:
+        return 1.0
+    parts = sub_words(term)
+    return _PARTS_CREDIT * sum(p in text for p in parts) / len(parts) if parts else 0.0
+
+
+def _share(terms: list[str], weights: np.ndarray, total: float, text: str) -> float:
+    if not terms or not text:
+        return 0.0
+    return float(sum(w for t, w in zip(terms, weights, strict=True) if t in text)) / total
+
+
+def _proximity(terms: list[str], text: str) -> float:
+    """How tightly the question's terms found in the passage sit: 1 when adjacent, towards 0 when spread."""
+    positions = sorted(text.find(t) for t in terms if t in text)
+    if len(positions) < 2:
+        return 0.0
+    spread = positions[-1] - positions[0]
+    return min(1.0, sum(len(t) for t in terms if t in text) / max(spread, 1))

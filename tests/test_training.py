@@ -1,0 +1,54 @@
+"""The reranker's training code runs end to end on a handful of real passages (no model, few rounds)."""
+
+import random
+
+import numpy as np
+
+from indexer.normalize import normalize
+from indexer.store import IndexStore
+from qa.features import FEATURES
+from qa.loaded import open_index
+from qa.rerank import Reranker
+from qa.settings import QASettings
+from training.groups import synthetic_groups
+from training.questions import questions_from
+from training.ranker import hit_at_1, save, split_by_document, train
+
+LAW = normalize(
+    "第十二条 申请人应当自收到决定书之日起十五日内向上一级机关申请复议。\n"
+    "第十三条 本办法由省人民政府负责解释。\n"
+    "第十四条 违反本办法规定的，处一万元以上五万元以下的罚款。\n"
+    "第十五条 本办法自2019年8月5日起施行。\n"
+).text
+
+
+def test_statements_become_the_questions_they_answer() -> None:
+    made = {q.kind: q for q in questions_from(LAW, "某省行政复议办法", random.Random(0), limit=10)}
+    assert set(made) == {"deadline", "who", "figure", "date"}
+    assert made["deadline"].answer == "十五日" and "多长时间" in made["deadline"].question
+    assert made["who"].answer == "省人民政府" and "哪个部门" in made["who"].question
+    assert made["figure"].answer == "一万元以上五万元以下" and "多少钱" in made["figure"].question
+    assert made["date"].answer == "2019年8月5日" and "《某省行政复议办法》" in made["date"].question
+    assert all(q.answer not in q.question for q in made.values())
+
+
+def test_training_runs_and_writes_a_model_the_reranker_loads(fake_index, tmp_path) -> None:
+    settings, embedder = fake_index
+    qa_settings = QASettings(**settings.model_dump())
+    index = open_index(IndexStore.load(settings.index_dir), embedder, qa_settings, None)
+    groups = list(synthetic_groups(index, per_chunk=2, sentence_share=1.0, seed=1))
+    assert len(groups) > 20 and all(g.features.shape == (len(g.labels), len(FEATURES)) for g in groups)
+    assert all(0 < g.labels.sum() < len(g.labels) for g in groups)
+    train_groups, held_out = split_by_document(groups, 0.4, seed=1)
+    assert train_groups and held_out and not {g.source for g in train_groups} & {g.source for g in held_out}
+    booster = train(train_groups, held_out, seed=1, rounds=5)
+    assert 0.0 <= hit_at_1(held_out, booster) <= 1.0
+    model = tmp_path / "ranker.txt"
+    save(booster, model, {"seed": 1})
+    reranker = Reranker(model, depth=10)
+    query = index.analyze(groups[0].question)
+    candidates = index.retriever.hybrid_candidates(query, 50)
+    ranked = reranker.rerank(query, candidates, index.retriever.idf, index.retriever.document_text)
+    assert {c.chunk_id for c, _ in ranked} == {c.chunk.chunk_id for c in candidates}
+    scores = [s for _, s in ranked]
+    assert scores == sorted(scores, reverse=True) and np.isfinite(scores).all()

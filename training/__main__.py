@@ -1,0 +1,107 @@
+"""python -m training ranker: build the training corpus and index, make question groups, train, write the model.
+
+.venv/bin/python -m training ranker --seed 13      # writes qa/models/ranker.txt and ranker.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from indexer.build import build_index
+from indexer.embedders.factory import make_embedder
+from indexer.store import IndexStore
+from qa.loaded import open_index
+from qa.rerank import DEFAULT_MODEL
+from qa.settings import QASettings
+from training.corpus import write_training_corpus
+from training.groups import cmrc_groups, synthetic_groups
+from training.ranker import hit_at_1, kinds, save, split_by_document, train
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTDATA = ROOT.parent / "shared" / "extdata"
+EVAL_SETS = [ROOT / "eval" / "datasets" / name for name in ("dev_policy.jsonl", "dev_reports.jsonl")]
+CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    ranker = commands.add_parser("ranker", help="train the LightGBM reranker")
+    ranker.add_argument("--seed", type=int, default=13)
+    ranker.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
+    ranker.add_argument("--per-chunk", type=int, default=2, help="synthetic questions per chunk, at most")
+    ranker.add_argument("--sentence-share", type=float, default=0.3, help="chunks that also give a keyword query")
+    ranker.add_argument("--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions")
+    ranker.add_argument("--rounds", type=int, default=400)
+    ranker.add_argument("--work", type=Path, default=ROOT / "var" / "train")
+    ranker.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    ranker.add_argument("--extdata", type=Path, default=EXTDATA)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    return _ranker(args)
+
+
+def _ranker(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    corpus = args.work / "corpus"
+    counts = write_training_corpus(
+        args.extdata / "law_corpus_scale", args.extdata / "gov_docs", EVAL_SETS, corpus, laws=args.laws, seed=args.seed
+    )
+    settings = QASettings(corpus_dir=corpus, index_dir=args.work / "index")
+    embedder = make_embedder(settings)
+    build_index(settings, lambda: embedder)
+    index = open_index(IndexStore.load(settings.index_dir), embedder, settings, None)
+    groups = list(synthetic_groups(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed))
+    print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
+    if args.cmrc:
+        cmrc_settings = QASettings(corpus_dir=CMRC_EVAL.parent / "corpus", index_dir=args.work / "cmrc-index")
+        build_index(cmrc_settings, lambda: embedder)
+        cmrc_index = open_index(IndexStore.load(cmrc_settings.index_dir), embedder, cmrc_settings, None)
+        excluded = {g.source for case in _load(CMRC_EVAL) for g in case.gold}
+        extra = list(cmrc_groups(cmrc_index, args.extdata / "cmrc2018_dev_retrieval" / "queries.jsonl", excluded))
+        print(f"{len(extra)} CMRC 2018 groups (paragraphs of the 300 eval questions excluded)", file=sys.stderr)
+        groups += extra
+    train_groups, held_out = split_by_document(groups, 0.1, args.seed)
+    booster = train(train_groups, held_out, seed=args.seed, rounds=args.rounds)
+    check = {
+        "held_out_groups": len(held_out),
+        "held_out_hit_at_1_retrieval": round(hit_at_1(held_out, None), 4),
+        "held_out_hit_at_1_reranked": round(hit_at_1(held_out, booster), 4),
+    }
+    print(check, file=sys.stderr)
+    card = {
+        "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
+        "seed": args.seed,
+        "data": {
+            "corpus": f"{counts['laws']} documents of law_corpus_scale ({', '.join(_LAW_NOTE)}) and "
+            f"{counts['reports']} State Council work reports of gov_docs that no evaluation question is about",
+            "questions": "synthetic, rule-made from the corpus text (training/questions.py)"
+            + ("; CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""),
+            "groups": len(groups),
+            "kinds": kinds(groups),
+        },
+        "held_out_check": check,
+        "best_iteration": booster.best_iteration,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    save(booster, args.out, card)
+    print(f"model written to {args.out}", file=sys.stderr)
+    return 0
+
+
+_LAW_NOTE = ("local regulations", "judicial interpretations", "economic, social, civil, criminal and procedural law")
+
+
+def _load(path: Path):
+    from eval.dataset import load_cases
+
+    return load_cases(path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""The training corpus: laws, judicial interpretations and local regulations that gov_docs does not hold,
+plus the State Council work reports that no evaluation question is about."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from eval.dataset import load_cases
+
+# law_corpus_scale folders absent from gov_docs (whose laws the policy dev set asks about).
+_LAW_FOLDERS = ("DLC", "司法解释", "经济法", "社会法", "民法商法", "诉讼与非诉讼程序法", "刑法", "民法典")
+_UNSAFE = re.compile(r'[<>:"|?*\\/\s]')
+
+
+def write_training_corpus(
+    law_corpus: Path, gov_docs: Path, eval_sets: list[Path], target: Path, *, laws: int, seed: int
+) -> dict[str, int]:
+    """Write `laws` sampled law documents and the unused work reports as .txt files; returns counts."""
+    target.mkdir(parents=True, exist_ok=True)
+    documents = _law_documents(law_corpus)
+    rng = random.Random(seed)
+    chosen = sorted(documents)
+    rng.shuffle(chosen)
+    for doc_id in chosen[:laws]:
+        title, passages = documents[doc_id]
+        name = _UNSAFE.sub("_", title)[:80]
+        (target / f"law_{doc_id}_{name}.txt").write_text(f"# {title}\n\n" + "\n".join(passages) + "\n", "utf-8")
+    asked = {g.source for path in eval_sets for case in load_cases(path) for g in case.gold}
+    reports = sorted((gov_docs / "government_work_reports").glob("*.txt"))
+    unused = [r for r in reports if f"government_work_reports/{r.name}" not in asked]
+    for report in unused:
+        (target / f"report_{report.name}").write_text(report.read_text(encoding="utf-8"), "utf-8")
+    return {"laws": min(laws, len(chosen)), "reports": len(unused)}
+
+
+def _law_documents(law_corpus: Path) -> dict[str, tuple[str, list[str]]]:
+    folders = {}
+    for line in (law_corpus / "documents.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        doc_id, title, path, *_ = line.split("\t")
+        if path.split("/")[0] in _LAW_FOLDERS:
+            folders[doc_id] = title
+    passages: dict[str, list[str]] = defaultdict(list)
+    with (law_corpus / "passages.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            if row["doc_id"] in folders:
+                passages[row["doc_id"]].append(row["text"])
+    return {doc_id: (folders[doc_id], texts) for doc_id, texts in passages.items()}

@@ -1,0 +1,68 @@
+"""Query groups for learning to rank: a question, the hybrid retrieval's top candidates, their features
+and labels (1 for a passage of the right document holding the answer)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.normalize import normalize_query
+from qa.features import Candidate, features
+from qa.loaded import LoadedIndex
+from training.questions import SyntheticQuestion, questions_from, sentence_query
+
+DEPTH = 30  # candidates per question: the reranker's depth at serving time
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    question: str
+    kind: str
+    source: str  # the document the question was made from (held-out splits go by document)
+    features: np.ndarray  # (candidates, FEATURES)
+    labels: np.ndarray  # (candidates,)
+
+
+def synthetic_groups(index: LoadedIndex, *, per_chunk: int, sentence_share: float, seed: int) -> Iterator[Group]:
+    """Groups from questions made out of every chunk of the index (at most `per_chunk` each)."""
+    rng = random.Random(seed)
+    for chunk in index.store.chunks:
+        made = questions_from(chunk.normalized, chunk.title, rng, limit=per_chunk)
+        if rng.random() < sentence_share and (extra := sentence_query(chunk.normalized, chunk.title, rng)):
+            made.append(extra)
+        for question in made:
+            group = _group(index, question, chunk.source)
+            if group is not None:
+                yield group
+
+
+def cmrc_groups(index: LoadedIndex, queries: Path, excluded_paragraphs: set[str]) -> Iterator[Group]:
+    """Groups from CMRC 2018 questions whose paragraph no evaluation question is about."""
+    for line in queries.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        sources = {f"{pid}.txt" for pid in row["gold_ids"]}
+        if sources & excluded_paragraphs:
+            continue
+        answers = [normalize_query(a) for a in row["answers"] if a.strip()]
+        question = SyntheticQuestion(row["question"], "cmrc", answers[0] if answers else "")
+        group = _group(index, question, next(iter(sources)), answers=answers)
+        if group is not None:
+            yield group
+
+
+def _group(index: LoadedIndex, question: SyntheticQuestion, source: str, answers: list[str] | None = None):
+    query = index.analyze(question.question)
+    candidates: list[Candidate] = index.retriever.hybrid_candidates(query, 100)[:DEPTH]
+    spans = answers or [question.answer]
+    labels = np.asarray(
+        [c.chunk.source == source and any(a in c.chunk.normalized for a in spans) for c in candidates], dtype=np.int32
+    )
+    if not 0 < labels.sum() < len(labels):
+        return None  # nothing to learn: the answer was not retrieved, or every candidate holds it
+    rows = features(query, candidates, index.retriever.idf, index.retriever.document_text)
+    return Group(question.question, question.kind, source, rows, labels)

@@ -27,6 +27,7 @@ _LLM_PASSAGES = 5  # numbered passages given to an upstream model
 _SENTENCE_CACHE = 4096  # passages whose sentences and sentence vectors are kept
 _MAX_ANSWER_CHARS = 400
 _MIN_RELATIVE_SCORE = 0.6  # a sentence must score at least this share of the best one
+_OTHER_PASSAGE_RELATIVE_SCORE = 0.85  # ... or this share, when it comes from another passage than the best
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
 # question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
 _SENTENCE_COSINE_WEIGHT = 0.45
@@ -158,14 +159,30 @@ class Answerer:
             + _SENTENCE_RANK_WEIGHT * rank_prior
         )
         order = np.argsort(-scores, kind="stable")
+        first = sentences[int(order[0])]
+        if first.normalized.endswith((":", "：")):  # a list's lead: what answers is its items
+            return self._with_items(first, sentences)
         best = float(scores[order[0]])
-        chosen: list[_Sentence] = []
-        length = 0
-        for i in order[: self.max_sentences]:
+        chosen = [first]
+        length = first.end - first.start
+        for i in order[1 : self.max_sentences]:
             sentence = sentences[int(i)]
-            if chosen and (
-                scores[i] < _MIN_RELATIVE_SCORE * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS
-            ):
+            # another passage's sentence is usually context: it must score nearly as well as the best
+            floor = _MIN_RELATIVE_SCORE if sentence.hit_rank == first.hit_rank else _OTHER_PASSAGE_RELATIVE_SCORE
+            if scores[i] < floor * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS:
+                break
+            chosen.append(sentence)
+            length += sentence.end - sentence.start
+        return chosen
+
+    def _with_items(self, lead: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
+        """The lead and the sentences after it in its passage, within the answer length."""
+        chosen = [lead]
+        length = lead.end - lead.start
+        for sentence in sentences:
+            if sentence.hit_rank != lead.hit_rank or sentence.start < lead.end:
+                continue
+            if length + sentence.end - sentence.start > _MAX_ANSWER_CHARS:
                 break
             chosen.append(sentence)
             length += sentence.end - sentence.start

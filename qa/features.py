@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -47,8 +48,17 @@ FEATURES = (
     "coverage", "document_coverage", "title_coverage", "section_coverage", "matched_terms",
     "proximity", "log_length", "lead_only", "has_items",
     *(f"wants_{k}" for k in _WANT_KINDS), *(f"holds_{k}" for k in _WANT_KINDS),
-    "answer_type_match", "place_match",
+    "answer_type_match", "place_match", "title_match", "title_contained", "best_title_match",
 )  # fmt: skip
+
+
+class Corpus(Protocol):
+    """What the features read of the indexed corpus (the Retriever provides it)."""
+
+    def idf(self, term: str) -> float: ...
+    def document_text(self, source: str) -> str: ...
+    def title(self, source: str) -> str: ...
+    def title_weight(self, term: str) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +72,18 @@ class Candidate:
     place_match: bool  # its document names a place the question names
 
 
-def features(
-    query: Query,
-    candidates: Sequence[Candidate],
-    idf: Callable[[str], float],
-    document_text: Callable[[str], str],
-) -> np.ndarray:
+def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> np.ndarray:
     """One row of FEATURES per candidate, in candidate order (which must be by descending fused score)."""
     terms = list(dict.fromkeys(query.key_terms or query.tokens))
-    weights = np.asarray([idf(t) for t in terms]) if terms else np.zeros(0)
+    weights = np.asarray([corpus.idf(t) for t in terms]) if terms else np.zeros(0)
+    # Which document the question names: its terms weighed by how few titles hold them ("2025", "十八大",
+    # a law's name), and whether a whole title (without its date) is quoted in the question.
+    title_weights = {t: corpus.title_weight(t) for t in terms}
+    title_total = sum(title_weights.values()) or 1.0
+    title_match = [
+        sum(w for t, w in title_weights.items() if t in corpus.title(c.chunk.source)) / title_total for c in candidates
+    ]
+    best_title = max(title_match, default=0.0)
     total = float(weights.sum()) or 1.0
     wants = [bool(_WANTS[k].search(query.normalized)) for k in _WANT_KINDS]
     fused = np.asarray([c.fused for c in candidates])
@@ -82,8 +95,8 @@ def features(
         chunk = candidate.chunk
         text = chunk.normalized
         presence = np.asarray([_presence(t, text) for t in terms])
-        in_document = np.asarray([_presence(t, document_text(chunk.source)) for t in terms])
-        title = normalize_query(chunk.title)
+        in_document = np.asarray([_presence(t, corpus.document_text(chunk.source)) for t in terms])
+        title = corpus.title(chunk.source)
         section = normalize_query(chunk.section)
         holds = [bool(_HOLDS[k].search(text)) for k in _WANT_KINDS]
         rows.append([
@@ -96,6 +109,8 @@ def features(
             float(text.rstrip().endswith((":", "："))), float("(一)" in text or "(1)" in text),
             *map(float, wants), *map(float, holds),
             float(any(w and h for w, h in zip(wants, holds, strict=True))), float(candidate.place_match),
+            title_match[rank], float(len(title) >= 4 and _bare_title(title) in query.normalized),
+            float(best_title > 0 and title_match[rank] == best_title),
         ])  # fmt: skip
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 
@@ -120,3 +135,8 @@ def _proximity(terms: list[str], text: str) -> float:
         return 0.0
     spread = positions[-1] - positions[0]
     return min(1.0, sum(len(t) for t in terms if t in text) / max(spread, 1))
+
+
+def _bare_title(title: str) -> str:
+    """A title as questions quote it: without "中华人民共和国", a trailing date or the 《》 marks."""
+    return re.sub(r"^中华人民共和国|[(（][^()（）]*[)）]$|[《》#\s]", "", title)

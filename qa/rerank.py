@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import lightgbm
 import numpy as np
 
 from indexer.datatypes import Chunk
-from qa.features import FEATURES, Candidate, features
+from qa.features import FEATURES, Candidate, Corpus, features
 from qa.query import Query
 
 MODEL_DIR = Path(__file__).with_name("models")
@@ -37,25 +37,23 @@ class Reranker:
         self,
         query: Query,
         candidates: Sequence[Candidate],
-        idf: Callable[[str], float],
-        document_text: Callable[[str], str],
+        corpus: Corpus,
     ) -> np.ndarray:
         """The model's relevance score of each candidate (higher is better)."""
         if not candidates:
             return np.zeros(0)
-        rows = features(query, candidates, idf, document_text)
+        rows = features(query, candidates, corpus)
         return np.asarray(self._booster.predict(rows, num_threads=1), dtype=np.float64)
 
     def rerank(
         self,
         query: Query,
         candidates: Sequence[Candidate],
-        idf: Callable[[str], float],
-        document_text: Callable[[str], str],
+        corpus: Corpus,
     ) -> list[tuple[Chunk, float]]:
         """(chunk, score) best first: the scored top by the model, then the rest in retrieval order below it."""
         top, rest = candidates[: self.depth], candidates[self.depth :]
-        scores = self.scores(query, top, idf, document_text)
+        scores = self.scores(query, top, corpus)
         order = sorted(range(len(top)), key=lambda i: (-scores[i], i))
         ranked = [(top[i].chunk, float(scores[i])) for i in order]
         floor = min((s for _, s in ranked), default=0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ import numpy as np
 
 from indexer.datatypes import Chunk, Hit
 from indexer.embedders.base import Embedder
+from indexer.normalize import normalize_query
 from indexer.store import IndexStore
 from indexer.text import sub_words
 from qa.features import Candidate
@@ -57,6 +59,10 @@ class Retriever:
         for row, chunk in enumerate(store.chunks):
             rows.setdefault(chunk.source, []).append(row)
         self._rows_by_source = {source: np.asarray(r) for source, r in rows.items()}
+        self._titles = {source: normalize_query(d.title) for source, d in store.documents.items()}
+        self._title_holders = lru_cache(maxsize=65536)(
+            lambda term: sum(term in title for title in self._titles.values())
+        )
         self._document_text = {
             source: "".join(store.chunks[r].normalized for r in rows) for source, rows in self._rows_by_source.items()
         }
@@ -74,7 +80,7 @@ class Retriever:
         pool = max(self.candidates, top_k * 4)
         if rerank and mode == "hybrid" and self.reranker is not None:
             candidates = self.hybrid_candidates(query, pool, sources)
-            return self._deduplicated(self.reranker.rerank(query, candidates, self.idf, self.document_text), top_k)
+            return self._deduplicated(self.reranker.rerank(query, candidates, self), top_k)
         allowed = self._allowed_rows(sources)
         if mode in ("lexical", "hybrid"):
             lexical = self._lexical(list(query.topic_tokens), allowed, pool)
@@ -112,6 +118,15 @@ class Retriever:
     def document_text(self, source: str) -> str:
         """The normalised text of a document's chunks, joined."""
         return self._document_text[source]
+
+    def title(self, source: str) -> str:
+        """A document's title, normalised."""
+        return self._titles[source]
+
+    def title_weight(self, term: str) -> float:
+        """How much naming the term singles out documents by title: high when few titles hold it, 0 when none."""
+        holding = self._title_holders(term)
+        return math.log((len(self._titles) + 1) / (holding + 0.5)) if holding else 0.0
 
     def answerability(self, query: Query, hits: list[Hit]) -> float:
         """0..1: the best share of the query's IDF weight that one passage, backed by its document, holds.

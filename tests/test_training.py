@@ -48,7 +48,7 @@ def test_training_runs_and_writes_a_model_the_reranker_loads(fake_index, tmp_pat
     reranker = Reranker(model, depth=10)
     query = index.analyze(groups[0].question)
     candidates = index.retriever.hybrid_candidates(query, 50)
-    ranked = reranker.rerank(query, candidates, index.retriever.idf, index.retriever.document_text)
+    ranked = reranker.rerank(query, candidates, index.retriever)
     assert {c.chunk_id for c, _ in ranked} == {c.chunk.chunk_id for c in candidates}
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True) and np.isfinite(scores).all()

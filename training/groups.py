@@ -64,5 +64,5 @@ def _group(index: LoadedIndex, question: SyntheticQuestion, source: str, answers
     )
     if not 0 < labels.sum() < len(labels):
         return None  # nothing to learn: the answer was not retrieved, or every candidate holds it
-    rows = features(query, candidates, index.retriever.idf, index.retriever.document_text)
+    rows = features(query, candidates, index.retriever)
     return Group(question.question, question.kind, source, rows, labels)

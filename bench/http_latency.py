@@ -47,7 +47,7 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 
 
 async def load_level(
-    url: str, endpoint: str, questions: list[str], concurrency: int, requests: int, limit_s: float
+    url: str, endpoint: str, questions: list[str], concurrency: int, requests: int, limit_s: float, rerank: bool = False
 ) -> dict:
     """Closed-loop load: `concurrency` keep-alive connections, each sending its next request on a reply.
 
@@ -56,7 +56,8 @@ async def load_level(
     """
     host, port = httpx.URL(url).host, httpx.URL(url).port
     key = "query" if endpoint == "/v1/search" else "question"
-    bodies = [_request(host, endpoint, {key: q, "top_k": 5}) for q in questions]
+    extra = {"rerank": True} if rerank and endpoint == "/v1/search" else {}
+    bodies = [_request(host, endpoint, {key: q, "top_k": 5, **extra}) for q in questions]
     latencies: list[float] = []
     errors = 0
     remaining = requests
@@ -90,14 +91,16 @@ async def load_level(
     }
 
 
-def run(url: str, questions: list[str], levels: list[int], requests: int, limit_s: float) -> list[dict]:
+def run(
+    url: str, questions: list[str], levels: list[int], requests: int, limit_s: float, rerank: bool = False
+) -> list[dict]:
     with httpx.Client(base_url=url, timeout=60) as client:  # warm the caches a real service has warm
         for q in questions[:20]:
             client.post("/v1/search", json={"query": q})
     rows = []
     for endpoint in ("/v1/search", "/v1/ask"):
         for concurrency in levels:
-            row = asyncio.run(load_level(url, endpoint, questions, concurrency, requests, limit_s))
+            row = asyncio.run(load_level(url, endpoint, questions, concurrency, requests, limit_s, rerank))
             rows.append(row)
             print(f"{endpoint:<11} c={concurrency:<3} n={row['requests']:<5} errors={row['errors']} "
                   f"p50={row['p50_ms']:7.1f} ms  p95={row['p95_ms']:7.1f} ms  p99={row['p99_ms']:7.1f} ms  "
@@ -115,22 +118,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="per endpoint and concurrency level")
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per level, at most")
     parser.add_argument("--query-cache", type=int, help="RAGQA_QUERY_CACHE for the started service (0: off)")
+    parser.add_argument("--rerank", action="store_true", help='search with "rerank": true')
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     questions = [c.question for c in load_cases(args.questions)]
     levels = [int(c) for c in args.concurrency.split(",")]
     if args.url:
-        rows = run(args.url, questions, levels, args.requests, args.time_limit)
+        rows = run(args.url, questions, levels, args.requests, args.time_limit, args.rerank)
     else:
         env = {"RAGQA_INDEX_DIR": str(args.index), "RAGQA_CORPUS_DIR": str(args.corpus)}
         if args.query_cache is not None:
             env["RAGQA_QUERY_CACHE"] = str(args.query_cache)
         with running_service(env, Path("/tmp/bench-service.log")) as url:
-            rows = run(url, questions, levels, args.requests, args.time_limit)
+            rows = run(url, questions, levels, args.requests, args.time_limit, args.rerank)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         machine = {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()}
-        report = {"machine": machine, "index": str(args.index), "query_cache": args.query_cache, "rows": rows}
+        report = {"machine": machine, "index": str(args.index), "query_cache": args.query_cache, "rerank": args.rerank,
+                  "rows": rows}  # fmt: skip
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 

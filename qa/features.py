@@ -48,7 +48,7 @@ FEATURES = (
     "coverage", "document_coverage", "title_coverage", "section_coverage", "matched_terms",
     "proximity", "log_length", "lead_only", "has_items",
     *(f"wants_{k}" for k in _WANT_KINDS), *(f"holds_{k}" for k in _WANT_KINDS),
-    "answer_type_match", "place_match", "title_match", "title_contained", "best_title_match",
+    "answer_type_match", "place_match", "title_match", "title_contained", "best_title_match", "title_named",
 )  # fmt: skip
 
 
@@ -59,6 +59,7 @@ class Corpus(Protocol):
     def document_text(self, source: str) -> str: ...
     def title(self, source: str) -> str: ...
     def title_weight(self, term: str) -> float: ...
+    def title_named(self, query: Query, source: str) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
             *map(float, wants), *map(float, holds),
             float(any(w and h for w, h in zip(wants, holds, strict=True))), float(candidate.place_match),
             title_match[rank], float(len(title) >= 4 and _bare_title(title) in query.normalized),
-            float(best_title > 0 and title_match[rank] == best_title),
+            float(best_title > 0 and title_match[rank] == best_title), corpus.title_named(query, chunk.source),
         ])  # fmt: skip
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 

@@ -13,7 +13,7 @@ from indexer.datatypes import Chunk, Hit
 from indexer.embedders.base import Embedder
 from indexer.normalize import normalize_query
 from indexer.store import IndexStore
-from indexer.text import sub_words
+from indexer.text import key_terms, sub_words
 from qa.features import Candidate
 from qa.fusion import fuse
 from qa.query import Query
@@ -30,6 +30,13 @@ _PLACE_BONUS = 1.0
 # at the top) counts for this much of a term found in the passage itself.
 _DOCUMENT_CREDIT = 0.7
 _PARTS_CREDIT = 0.6  # a compound term absent as a whole, scored by the share of its parts present
+# A question that names a document by most of its title ("2021年政府工作报告", "十五大报告", "档案法")
+# gets that document's best passages among the candidates even when the words of the passage do not
+# match: titles are not part of the passages' indexed text.
+_NAMED_SHARE = 0.6
+_NAMED_DOCUMENTS = 3
+_NAMED_PASSAGES = 10
+_NAMED_AFTER = 20  # they join after this many candidates, within the reranker's depth
 
 
 class Retriever:
@@ -60,6 +67,7 @@ class Retriever:
             rows.setdefault(chunk.source, []).append(row)
         self._rows_by_source = {source: np.asarray(r) for source, r in rows.items()}
         self._titles = {source: normalize_query(d.title) for source, d in store.documents.items()}
+        self._title_terms = {source: tuple(dict.fromkeys(key_terms(t))) for source, t in self._titles.items()}
         self._title_holders = lru_cache(maxsize=65536)(
             lambda term: sum(term in title for title in self._titles.values())
         )
@@ -104,16 +112,28 @@ class Retriever:
         boosted = self._boost_places(fused, query.places)
         top_lexical = max(lexical.values(), default=0.0) or 1.0
         naming = self._naming(query.places)
-        return [
-            Candidate(
-                chunk=self.store.chunks[row],
-                fused=score,
-                lexical=lexical.get(row, 0.0) / top_lexical,
-                dense=dense[row],
-                place_match=self.store.chunks[row].source in naming,
-            )
-            for row, score in sorted(boosted.items(), key=lambda item: (-item[1], item[0]))
-        ]
+
+        def candidate(row: int, score: float, lexical_score: float, cosine: float) -> Candidate:
+            chunk = self.store.chunks[row]
+            return Candidate(chunk, score, lexical_score / top_lexical, cosine, chunk.source in naming)
+
+        ranked = sorted(boosted.items(), key=lambda item: (-item[1], item[0]))
+        candidates = [candidate(row, score, lexical.get(row, 0.0), dense[row]) for row, score in ranked]
+        named = [s for s in self.named_documents(query) if sources is None or s in sources]
+        if not named:
+            return candidates
+        # The named documents' best passages not ranked high already join just below the retrieval's top.
+        rows = self._allowed_rows(named)
+        in_named = self._lexical(list(query.topic_tokens), rows, _NAMED_PASSAGES)
+        named_fused, named_dense = self._fuse(in_named, self._dense(query.vector, rows, _NAMED_PASSAGES), query.vector)
+        high = {c.chunk.chunk_id for c in candidates[:_NAMED_AFTER]}
+        extra = [r for r, _ in sorted(named_fused.items(), key=lambda item: (-item[1], item[0]))]
+        extra = [r for r in extra if self.store.chunks[r].chunk_id not in high][:_NAMED_PASSAGES]
+        head = candidates[:_NAMED_AFTER]
+        floor = head[-1].fused if head else 0.0
+        joined = [candidate(r, floor, in_named.get(r, 0.0), named_dense[r]) for r in extra]
+        joined_ids = {j.chunk.chunk_id for j in joined}
+        return head + joined + [c for c in candidates[_NAMED_AFTER:] if c.chunk.chunk_id not in joined_ids]
 
     def document_text(self, source: str) -> str:
         """The normalised text of a document's chunks, joined."""
@@ -122,6 +142,18 @@ class Retriever:
     def title(self, source: str) -> str:
         """A document's title, normalised."""
         return self._titles[source]
+
+    def title_named(self, query: Query, source: str) -> float:
+        """0..1: how much of the document's title the question names ("2025年政府工作报告", "档案法"),
+        its words weighed by how few titles hold them."""
+        terms = self._title_terms[source]
+        total = sum(self.title_weight(t) for t in terms)
+        return sum(self.title_weight(t) for t in terms if t in query.normalized) / total if total else 0.0
+
+    def named_documents(self, query: Query) -> list[str]:
+        """The documents the question names by title (at most a few), best named first."""
+        named = [(self.title_named(query, s), s) for s in self._titles]
+        return [s for score, s in sorted(named, reverse=True)[:_NAMED_DOCUMENTS] if score >= _NAMED_SHARE]
 
     def title_weight(self, term: str) -> float:
         """How much naming the term singles out documents by title: high when few titles hold it, 0 when none."""

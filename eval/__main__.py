@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--chunk-sizes", default="200,300,500")
     compare.add_argument("--dense-weights", default="0.3,0.4,0.5,0.6")
     compare.add_argument("--out", type=Path, required=True)
+    stages = commands.add_parser("stages", help="each ranking stage on and off over several datasets, with its cost")
+    stages.add_argument("--set", action="append", required=True, metavar="NAME:DATASET:CORPUS:INDEX", dest="sets")
+    stages.add_argument("--out", type=Path, required=True)
     calibrate = commands.add_parser("calibrate", help="sweep the refusal threshold over a dataset")
     calibrate.add_argument("--dataset", type=Path, required=True)
     calibrate.add_argument("--corpus", type=Path)
@@ -109,6 +112,34 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+# (stage label, search mode, /v1/ask reranks): each adds one stage to the one before
+_STAGES = [("BM25 alone", "lexical", False), ("dense alone", "dense", False), ("hybrid fusion", "hybrid", False),
+           ("hybrid + reranker", "rerank", True)]  # fmt: skip
+_STAGE_METRICS = ["hit_at_1", "hit_at_5", "mrr_at_10", "citation_precision", "answer_evidence_recall",
+                  "no_answer_accuracy", "latency_p50_ms", "ask_latency_p50_ms"]  # fmt: skip
+
+
+def _stages(args: argparse.Namespace) -> int:
+    rows = []
+    for spec in args.sets:
+        name, dataset, corpus, index = spec.split(":")
+        cases = load_cases(Path(dataset))
+        base = _settings(Path(corpus), Path(index))
+        for label, mode, rerank in _STAGES:
+            asks = mode in ("hybrid", "rerank")
+            with in_process_client(base.model_copy(update={"rerank": rerank})) as client:
+                summary = summarize(run_cases(client, cases, mode, ask=asks))
+            rows.append([name, label] + [summary.get(k, "") for k in _STAGE_METRICS])
+            print(f"{name} {label}: hit@1 {summary['hit_at_1']:.3f}", file=sys.stderr)
+    header = ["set", "stages", *_STAGE_METRICS]
+    markdown = table(header, rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "stages.md").write_text(f"# Ranking stages on and off\n\n{markdown}\n", encoding="utf-8")
+    (args.out / "stages.json").write_text(json.dumps({"columns": header, "rows": rows}, indent=2))
+    print(markdown)
+    return 0
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from eval.calibrate import answerability_scores, sweep
     from qa.manager import IndexManager
@@ -158,7 +189,13 @@ def _settings_summary(settings, index_info: dict) -> dict:
     return info
 
 
-_COMMANDS = {"run": _run, "compare": _compare, "calibrate": _calibrate, "convert-cmrc": _convert_cmrc}
+_COMMANDS = {
+    "run": _run,
+    "compare": _compare,
+    "stages": _stages,
+    "calibrate": _calibrate,
+    "convert-cmrc": _convert_cmrc,
+}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -43,12 +43,14 @@ _HOLDS = {
 _WANT_KINDS = tuple(_WANTS)
 _PARTS_CREDIT = 0.6  # a compound term absent as a whole counts by the share of its parts present
 _DOCUMENT_CREDIT = 0.7
+_NEAR_CHARS = 10  # characters at which "beside the question's words" has faded to one half
 FEATURES = (
     "fused", "fused_reciprocal_rank", "lexical", "dense", "dense_minmax",
     "coverage", "document_coverage", "title_coverage", "section_coverage", "matched_terms",
     "proximity", "log_length", "lead_only", "has_items",
     *(f"wants_{k}" for k in _WANT_KINDS), *(f"holds_{k}" for k in _WANT_KINDS),
     "answer_type_match", "place_match", "title_match", "title_contained", "best_title_match", "title_named",
+    "answer_near_terms",
 )  # fmt: skip
 
 
@@ -112,6 +114,7 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
             float(any(w and h for w, h in zip(wants, holds, strict=True))), float(candidate.place_match),
             title_match[rank], float(len(title) >= 4 and _bare_title(title) in query.normalized),
             float(best_title > 0 and title_match[rank] == best_title), corpus.title_named(query, chunk.source),
+            _answer_near(terms, text, [k for k, w in zip(_WANT_KINDS, wants, strict=True) if w]),
         ])  # fmt: skip
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 
@@ -136,6 +139,17 @@ def _proximity(terms: list[str], text: str) -> float:
         return 0.0
     spread = positions[-1] - positions[0]
     return min(1.0, sum(len(t) for t in terms if t in text) / max(spread, 1))
+
+
+def _answer_near(terms: list[str], text: str, kinds: list[str]) -> float:
+    """1 when something of the asked-for kind sits right beside the question's words, towards 0 with distance:
+    "自2020年1月1日起施行" answers "何时施行"; a header's publication date far from "施行" does not."""
+    anchors = [m.start() for t in terms for m in re.finditer(re.escape(t), text)]
+    answers = [m.start() for k in kinds for m in _HOLDS[k].finditer(text)]
+    if not anchors or not answers:
+        return 0.0
+    distance = min(abs(a - b) for a in anchors for b in answers)
+    return 1.0 / (1.0 + distance / _NEAR_CHARS)
 
 
 def _bare_title(title: str) -> str:

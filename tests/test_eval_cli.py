@@ -31,3 +31,18 @@ def test_eval_run_rejects_an_unknown_mode(tmp_path) -> None:
     dataset = tmp_path / "d.jsonl"
     dataset.write_text('{"id": "n", "question": "q", "answerable": false, "gold": []}\n', encoding="utf-8")
     assert main(["run", "--dataset", str(dataset), "--modes", "fuzzy", "--out", str(tmp_path)]) == 2
+
+
+def test_eval_stages_tables_each_stage_with_its_cost(tmp_path, monkeypatch) -> None:
+    dataset = tmp_path / "mini.jsonl"
+    row = {"id": "a", "question": "东阿县开展了几次双随机抽查？", "answerable": True,
+           "gold": [{"source": "001_5545cfdd99bf609a.txt", "evidence": ["共开展双随机7次"]}]}  # fmt: skip
+    dataset.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    monkeypatch.setenv("RAGQA_EMBEDDING_MODEL", str(MODEL))
+    out = tmp_path / "out"
+    assert main(["stages", "--set", f"mini:{dataset}:{REPORTS}:{tmp_path / 'index'}", "--out", str(out)]) == 0
+    stages = json.loads((out / "stages.json").read_text(encoding="utf-8"))
+    assert [r[1] for r in stages["rows"]] == ["BM25 alone", "dense alone", "hybrid fusion", "hybrid + reranker"]
+    latency = stages["columns"].index("latency_p50_ms")
+    assert all(r[0] == "mini" and r[latency] > 0 for r in stages["rows"])
+    assert "| mini | hybrid + reranker |" in (out / "stages.md").read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from indexer.datatypes import Document, Hit
 from indexer.embedders.base import Embedder
 from indexer.normalize import display_text, normalize
 from indexer.script import to_simplified, to_traditional
+from qa.features import Candidate
 from qa.fusion import min_max
 from qa.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
 from qa.query import Query
@@ -27,6 +28,9 @@ _LLM_PASSAGES = 5  # numbered passages given to an upstream model
 _SENTENCE_CACHE = 4096  # passages whose sentences and sentence vectors are kept
 _MAX_ANSWER_CHARS = 400
 _MIN_RELATIVE_SCORE = 0.6  # a sentence must score at least this share of the best one
+# With the reranker on, the sentence score is blended half and half with the relevance model's score of the
+# sentence (read as a short passage): 0.5 beat 0 and 1 on citation precision on all three dev sets.
+_SENTENCE_MODEL_WEIGHT = 0.5
 _OTHER_PASSAGE_RELATIVE_SCORE = 0.85  # ... or this share, when it comes from another passage than the best
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
 # question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
@@ -158,6 +162,15 @@ class Answerer:
             + _SENTENCE_OVERLAP_WEIGHT * overlap
             + _SENTENCE_RANK_WEIGHT * rank_prior
         )
+        reranker = self.retriever.reranker
+        if self.rerank and reranker is not None and len(sentences) > 1:
+            # the relevance model reads each sentence as a short passage of its document
+            candidates = [
+                Candidate(replace(s.hit.chunk, normalized=s.normalized), s.hit.score, float(o), float(c), False)
+                for s, o, c in zip(sentences, overlap, similarity, strict=True)
+            ]
+            relevance = reranker.scores(query, candidates, self.retriever)
+            scores = (1 - _SENTENCE_MODEL_WEIGHT) * scores + _SENTENCE_MODEL_WEIGHT * min_max(relevance)
         order = np.argsort(-scores, kind="stable")
         first = sentences[int(order[0])]
         if first.normalized.endswith((":", "：")):  # a list's lead: what answers is its items

@@ -18,6 +18,10 @@ RUN pip install . \
  && python -m indexer fetch-model --target /opt/models/m3e-small
 
 FROM python:3.11-slim-bookworm
+# LightGBM (the reranker) links the system's OpenMP runtime.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 app \
  && mkdir -p /data/corpus /data/index \
  && chown -R app:app /data

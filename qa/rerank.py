@@ -6,7 +6,6 @@ policy text that no evaluation set draws from, and shipped as a small text file 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,10 +57,6 @@ class Reranker:
         ranked = [(top[i].chunk, float(scores[i])) for i in order]
         floor = min((s for _, s in ranked), default=0.0)
         return ranked + [(c.chunk, floor - 1.0 - i * 1e-3) for i, c in enumerate(rest)]
-
-
-def model_digest(model_file: Path = DEFAULT_MODEL) -> str:
-    return hashlib.sha256(model_file.read_bytes()).hexdigest()
 
 
 def model_card(model_file: Path = DEFAULT_MODEL) -> dict:

@@ -18,6 +18,7 @@ from indexer.script import to_simplified, to_traditional
 from qa.features import Candidate
 from qa.fusion import min_max
 from qa.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
+from qa.quantities import asked_quantity
 from qa.query import Query
 from qa.retriever import Retriever
 
@@ -115,7 +116,7 @@ class Answerer:
         max_tokens: int | None = None,
     ) -> Answer:
         hits = self.retriever.search(query, top_k, mode, sources, rerank=self.rerank)
-        if self.retriever.answerability(query, hits) < self.threshold:
+        if self.retriever.answerability(query, hits) < self.threshold or not _states_asked_quantity(query, hits):
             return Answer(query.text, False, refusal(query.text), [], hits)
         if self.llm is not None:
             try:
@@ -229,6 +230,12 @@ class Answerer:
             if len(self._sentence_cache) > _SENTENCE_CACHE:
                 self._sentence_cache.popitem(last=False)
         return sentences, vectors
+
+
+def _states_asked_quantity(query: Query, hits: list[Hit]) -> bool:
+    """False when the question asks how many or how much and no passage read states such a quantity."""
+    quantity = asked_quantity(query.normalized)
+    return quantity is None or any(quantity.search(hit.chunk.normalized) for hit in hits[:_PASSAGES_READ])
 
 
 def refusal(question: str) -> str:

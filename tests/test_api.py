@@ -198,3 +198,10 @@ def test_every_domain_error_has_a_status() -> None:
     domain = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.QAError)]
     assert all(any(issubclass(c, mapped) for mapped, _, _ in DOMAIN_STATUS) for c in domain)
     assert DOMAIN_STATUS[-1][0] is errors.QAError, "the catch-all row comes last"
+
+
+def test_a_how_many_question_is_declined_when_no_passage_states_such_a_quantity(client) -> None:
+    answered = client.post("/v1/ask", json={"question": "东阿县一共开展了几次双随机抽查？"}).json()
+    assert answered["answerable"] and "7次" in answered["answer"]
+    declined = client.post("/v1/ask", json={"question": "东阿县开展双随机抽查一共罚款多少元？"}).json()
+    assert declined["answerable"] is False and declined["citations"] == []

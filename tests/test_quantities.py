@@ -1,0 +1,32 @@
+"""How-many questions: answered only from passages that state a quantity of the asked kind."""
+
+import pytest
+
+from indexer.normalize import normalize_query
+from qa.quantities import asked_quantity
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "states"),
+    [
+        ("东阿县开展了几次双随机抽查？", "2023年以来，共开展双随机7次，抽查部门4个", True),
+        ("人民陪审员参加庭审，每天的补助标准是多少元？", "人民陪审员参加庭审的补助由人民法院发放", False),
+        ("补助标准是多少元？", "每人每天补助一百五十元", True),
+        ("贷款最高额度是多少万元？", "最高不超过50万元", True),
+        ("几个工作日可以拿到？", "自受理之日起十五日内签发", False),
+        ("几个工作日可以拿到？", "自受理之日起七个工作日内签发", True),
+        ("说勉语的人大约有多少人？", "说勉语的人约有150万", True),
+        ("说勉语的人大约有多少人？", "说勉语的人约有150万元资助", False),
+        ("赤字率定在多少？", "赤字率拟按4%左右安排", True),
+        ("赤字率定在多少？", "赤字率拟按合理水平安排", False),
+    ],
+)
+def test_a_passage_states_the_quantity_asked_for_or_not(question, passage, states) -> None:
+    quantity = asked_quantity(normalize_query(question))
+    assert quantity is not None
+    assert bool(quantity.search(normalize_query(passage))) is states
+
+
+@pytest.mark.parametrize("question", ["补偿包括哪几项？", "近几年推进了哪些改革？", "如何申请居住证？"])
+def test_questions_that_ask_no_quantity(question) -> None:
+    assert asked_quantity(normalize_query(question)) is None

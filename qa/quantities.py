@@ -42,7 +42,7 @@ _UNITS = {
 _ASKED = re.compile(r"(?<![哪近这前十])(?:多少|几)(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")")
 _BARE = re.compile(r"多少(?:[？?。，,]|$)")  # "比例是多少？": some figure, in whatever unit
 _ANY_FIGURE = re.compile(
-    _NUMERAL + r"(?:%|％|个百分点|倍|万|亿|元|人|名|项|个|次|家|所|吨|公里|米|岁|年|月|日|天|小时|分|户|张|条)|百分之|分之"
+    _NUMERAL + r"(?:%|个百分点|倍|万|亿|元|人|名|项|个|次|家|所|吨|公里|米|岁|年|月|日|天|小时|分|户|张|条)|百分之|分之"
 )
 
 

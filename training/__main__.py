@@ -7,24 +7,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import shlex
 import sys
 import time
 from pathlib import Path
 
 from indexer.build import build_index
+from indexer.embedders.base import Embedder
 from indexer.embedders.factory import make_embedder
 from indexer.store import IndexStore
-from qa.loaded import open_index
-from qa.rerank import DEFAULT_MODEL
+from qa.loaded import LoadedIndex, open_index
+from qa.rerank import DEFAULT_MODEL, Reranker
 from qa.settings import QASettings
 from training.corpus import write_training_corpus
-from training.groups import cmrc_groups, synthetic_groups
+from training.groups import cmrc_groups, synthetic_groups, synthetic_questions
 from training.ranker import hit_at_1, kinds, save, split_by_document, train
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTDATA = ROOT.parent / "shared" / "extdata"
 EVAL_SETS = [ROOT / "eval" / "datasets" / name for name in ("dev_policy.jsonl", "dev_reports.jsonl")]
+CROSS_ENCODER_DIR = ROOT / "qa" / "models" / "cross_encoder"
 CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
 
 
@@ -41,13 +44,23 @@ def main(argv: list[str] | None = None) -> int:
     ranker.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     ranker.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     ranker.add_argument("--extdata", type=Path, default=EXTDATA)
+    cross = commands.add_parser("cross-encoder", help="fine-tune the cross-encoder from the embedding model")
+    cross.add_argument("--seed", type=int, default=13)
+    cross.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
+    cross.add_argument("--questions", type=int, default=8000, help="synthetic questions sampled, at most")
+    cross.add_argument("--negatives", type=int, default=3, help="hard negatives per question")
+    cross.add_argument("--epochs", type=float, default=1.0)
+    cross.add_argument("--batch-groups", type=int, default=4)
+    cross.add_argument("--learning-rate", type=float, default=3e-5)
+    cross.add_argument("--work", type=Path, default=ROOT / "var" / "train")
+    cross.add_argument("--out", type=Path, default=CROSS_ENCODER_DIR)
+    cross.add_argument("--extdata", type=Path, default=EXTDATA)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    return _ranker(args)
+    return _ranker(args) if args.command == "ranker" else _cross_encoder(args)
 
 
-def _ranker(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
+def _training_index(args: argparse.Namespace) -> tuple[LoadedIndex, Embedder, dict[str, int]]:
     corpus = args.work / "corpus"
     counts = write_training_corpus(
         args.extdata / "law_corpus_scale", args.extdata / "gov_docs", EVAL_SETS, corpus, laws=args.laws, seed=args.seed
@@ -55,7 +68,48 @@ def _ranker(args: argparse.Namespace) -> int:
     settings = QASettings(corpus_dir=corpus, index_dir=args.work / "index")
     embedder = make_embedder(settings)
     build_index(settings, lambda: embedder)
-    index = open_index(IndexStore.load(settings.index_dir), embedder, settings, None)
+    return open_index(IndexStore.load(settings.index_dir), embedder, settings, None), embedder, counts
+
+
+def _cross_encoder(args: argparse.Namespace) -> int:
+    from training import cross_encoder
+
+    started = time.perf_counter()
+    index, _, counts = _training_index(args)
+    questions = list(synthetic_questions(index, per_chunk=2, sentence_share=0.3, seed=args.seed))
+    random.Random(args.seed).shuffle(questions)
+    groups = list(cross_encoder.pair_groups(index, Reranker(), questions[: args.questions], negatives=args.negatives))
+    train_groups, held_out = split_by_document(groups, 0.1, args.seed)
+    print(f"{len(train_groups)} training groups, {len(held_out)} held out", file=sys.stderr)
+    model, tokenizer = cross_encoder.train(
+        train_groups, Path(QASettings().embedding_model), seed=args.seed, epochs=args.epochs,
+        batch_groups=args.batch_groups, learning_rate=args.learning_rate,
+    )  # fmt: skip
+    held_out_hit = cross_encoder.hit_at_1(model, tokenizer, held_out)
+    check = {"held_out_groups": len(held_out), "held_out_hit_at_1": round(held_out_hit, 4)}
+    print(check, file=sys.stderr)
+    card = {
+        "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
+        "base_model": "m3e-small (moka-ai): weights Apache-2.0, model licence non-commercial, which this inherits",
+        "seed": args.seed,
+        "data": {
+            "corpus": f"{counts['laws']} documents of law_corpus_scale and {counts['reports']} State Council work "
+            "reports of gov_docs that no evaluation question is about",
+            "questions": "synthetic, rule-made from the corpus text (training/questions.py); hard negatives are the "
+            "hybrid retrieval's and the LightGBM reranker's best passages that do not hold the answer",
+            "groups": len(groups),
+        },
+        "held_out_check": check,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    cross_encoder.export(model, tokenizer, args.out, card)
+    print(f"model written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _ranker(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    index, embedder, counts = _training_index(args)
     groups = list(synthetic_groups(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed))
     print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
     if args.cmrc:

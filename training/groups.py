@@ -14,6 +14,7 @@ import numpy as np
 from indexer.normalize import normalize_query
 from qa.features import Candidate, features
 from qa.loaded import LoadedIndex
+from qa.query import Query
 from training.questions import SyntheticQuestion, questions_from, sentence_query
 
 DEPTH = 30  # candidates per question: the reranker's depth at serving time
@@ -30,15 +31,23 @@ class Group:
 
 def synthetic_groups(index: LoadedIndex, *, per_chunk: int, sentence_share: float, seed: int) -> Iterator[Group]:
     """Groups from questions made out of every chunk of the index (at most `per_chunk` each)."""
+    for question, source in synthetic_questions(index, per_chunk=per_chunk, sentence_share=sentence_share, seed=seed):
+        group = _group(index, question, source)
+        if group is not None:
+            yield group
+
+
+def synthetic_questions(
+    index: LoadedIndex, *, per_chunk: int, sentence_share: float, seed: int
+) -> Iterator[tuple[SyntheticQuestion, str]]:
+    """(question, the document it was made from) for every chunk of the index, at most `per_chunk` each."""
     rng = random.Random(seed)
     for chunk in index.store.chunks:
         made = questions_from(chunk.normalized, chunk.title, rng, limit=per_chunk)
         if rng.random() < sentence_share and (extra := sentence_query(chunk.normalized, chunk.title, rng)):
             made.append(extra)
         for question in made:
-            group = _group(index, question, chunk.source)
-            if group is not None:
-                yield group
+            yield question, chunk.source
 
 
 def cmrc_groups(index: LoadedIndex, queries: Path, excluded_paragraphs: set[str]) -> Iterator[Group]:
@@ -56,6 +65,19 @@ def cmrc_groups(index: LoadedIndex, queries: Path, excluded_paragraphs: set[str]
 
 
 def _group(index: LoadedIndex, question: SyntheticQuestion, source: str, answers: list[str] | None = None):
+    labelled = labelled_candidates(index, question, source, answers)
+    if labelled is None:
+        return None
+    query, candidates, labels = labelled
+    rows = features(query, candidates, index.retriever)
+    return Group(question.question, question.kind, source, rows, labels)
+
+
+def labelled_candidates(
+    index: LoadedIndex, question: SyntheticQuestion, source: str, answers: list[str] | None = None
+) -> tuple[Query, list[Candidate], np.ndarray] | None:
+    """The hybrid retrieval's top candidates and their labels, or None when there is nothing to learn
+    (the answer was not retrieved, or every candidate holds it)."""
     query = index.analyze(question.question)
     candidates: list[Candidate] = index.retriever.hybrid_candidates(query, 100)[:DEPTH]
     spans = answers or [question.answer]
@@ -63,6 +85,5 @@ def _group(index: LoadedIndex, question: SyntheticQuestion, source: str, answers
         [c.chunk.source == source and any(a in c.chunk.normalized for a in spans) for c in candidates], dtype=np.int32
     )
     if not 0 < labels.sum() < len(labels):
-        return None  # nothing to learn: the answer was not retrieved, or every candidate holds it
-    rows = features(query, candidates, index.retriever)
-    return Group(question.question, question.kind, source, rows, labels)
+        return None
+    return query, candidates, labels

@@ -7,6 +7,7 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import lightgbm
 import numpy as np
@@ -32,7 +33,15 @@ PARAMS = {
 }
 
 
-def split_by_document(groups: list[Group], held_out: float, seed: int) -> tuple[list[Group], list[Group]]:
+class _FromDocument(Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+G = TypeVar("G", bound=_FromDocument)
+
+
+def split_by_document(groups: list[G], held_out: float, seed: int) -> tuple[list[G], list[G]]:
     """Train and held-out groups; no document gives questions to both."""
     sources = sorted({g.source for g in groups})
     random.Random(seed).shuffle(sources)

@@ -1,0 +1,161 @@
+"""A cross-encoder fine-tuned from the embedding model's weights: question and passage read together.
+
+Each training group is a synthetic question, the passage that answers it and the passages the
+hybrid retrieval and the LightGBM reranker put highest that do not (hard negatives, mostly of the
+same document). The loss is a softmax over the group (the positive against its negatives), the
+listwise objective rerankers are trained with. The result is exported to ONNX and int8-quantised
+like the embedder, so serving needs neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from indexer.datatypes import Chunk
+from qa.loaded import LoadedIndex
+from qa.rerank import Reranker
+from training.groups import labelled_candidates
+from training.questions import SyntheticQuestion
+
+logger = logging.getLogger(__name__)
+
+MAX_LENGTH = 192  # tokens of question and passage together (a 200-character chunk is about 200 tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class PairGroup:
+    question: str
+    source: str  # the document the question was made from (held-out splits go by document)
+    passages: tuple[str, ...]  # the positive first, then the hard negatives
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What the cross-encoder reads of a chunk: its document title, section and text (normalised)."""
+    return "｜".join(part for part in (chunk.title, chunk.section, chunk.normalized) if part)
+
+
+def pair_groups(
+    index: LoadedIndex,
+    reranker: Reranker,
+    questions: Iterable[tuple[SyntheticQuestion, str]],
+    *,
+    negatives: int,
+    answers: dict[str, list[str]] | None = None,
+) -> Iterator[PairGroup]:
+    """One group per question whose answer the retrieval found: the best-ranked positive and the
+    `negatives` best-ranked passages that do not hold the answer."""
+    for question, source in questions:
+        labelled = labelled_candidates(index, question, source, (answers or {}).get(question.question))
+        if labelled is None:
+            continue
+        query, candidates, labels = labelled
+        scores = reranker.scores(query, candidates, index.retriever)
+        order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+        positive = next(i for i in order if labels[i])
+        hard = [i for i in order if not labels[i]][:negatives]
+        if len(hard) == negatives:
+            texts = tuple(passage_text(candidates[i].chunk) for i in (positive, *hard))
+            yield PairGroup(question.question, source, texts)
+
+
+def train(
+    groups: list[PairGroup],
+    base_model: Path,
+    *,
+    seed: int,
+    epochs: float,
+    batch_groups: int,
+    learning_rate: float,
+) -> tuple[torch.nn.Module, object]:
+    """Fine-tune a one-logit sequence classifier from `base_model` on the groups (listwise softmax loss)."""
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    model = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1)
+    model.train()
+    steps = max(1, int(len(groups) * epochs / batch_groups))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup)))
+    )
+    order: list[int] = []
+    started = time.perf_counter()
+    for step in range(steps):
+        if len(order) < batch_groups:
+            order += rng.sample(range(len(groups)), len(groups))
+        batch, order = [groups[i] for i in order[:batch_groups]], order[batch_groups:]
+        size = len(batch[0].passages)
+        encoded = tokenizer(
+            [g.question for g in batch for _ in g.passages],
+            [p for g in batch for p in g.passages],
+            truncation="only_second", max_length=MAX_LENGTH, padding=True, return_tensors="pt",
+        )  # fmt: skip
+        logits = model(**encoded).logits.view(len(batch), size)
+        loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        if step % 50 == 0 or step == steps - 1:
+            elapsed = time.perf_counter() - started
+            logger.warning("step %d/%d loss %.3f (%.0f s)", step + 1, steps, loss.item(), elapsed)
+    model.eval()
+    return model, tokenizer
+
+
+def scores(model: torch.nn.Module, tokenizer, question: str, passages: list[str]) -> np.ndarray:
+    with torch.inference_mode():
+        encoded = tokenizer(
+            [question] * len(passages), passages, truncation="only_second", max_length=MAX_LENGTH,
+            padding=True, return_tensors="pt",
+        )  # fmt: skip
+        return model(**encoded).logits.view(-1).numpy()
+
+
+def hit_at_1(model: torch.nn.Module, tokenizer, groups: list[PairGroup]) -> float:
+    """Share of groups whose positive the model scores above every hard negative."""
+    hits = sum(int(np.argmax(scores(model, tokenizer, g.question, list(g.passages))) == 0) for g in groups)
+    return hits / len(groups) if groups else 0.0
+
+
+def export(model: torch.nn.Module, tokenizer, folder: Path, card: dict) -> None:
+    """model_qint8.onnx (the only model file shipped), tokenizer.json and card.json in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = tokenizer(["问题"], ["段落"], return_tensors="pt")
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    full = folder / "model.onnx"
+    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
+    torch.onnx.export(
+        _Logits(model), tuple(sample[n] for n in names), str(full), input_names=list(names),
+        output_names=["logits"], dynamic_axes=axes,
+        opset_version=17, dynamo=False,
+    )  # fmt: skip
+    target = folder / "model_qint8.onnx"
+    quantize_dynamic(full, target, weight_type=QuantType.QInt8, per_channel=True)
+    full.unlink()
+    tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
+    card = {**card, "max_length": MAX_LENGTH, "sha256": hashlib.sha256(target.read_bytes()).hexdigest()}
+    (folder / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+class _Logits(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits

@@ -13,6 +13,8 @@ from qa.query import Query
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|再|and|what about)", re.IGNORECASE)
 _TRAILING_PARTICLE = re.compile(r"[呢吗嘛？?。！!\s]+$")
 _SHORT_QUESTION = 12  # characters: shorter questions usually lean on the previous turn
+_PREVIOUS_CHARS = 200  # of the previous question a follow-up is completed from: its last sentence
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _QUOTE_CHARS = 80
 _REFERENCES = {"zh-Hans": "参考资料：", "zh-Hant": "參考資料：", "en": "References:"}
 _STREAM_PIECE = 24  # characters per streamed delta
@@ -26,20 +28,24 @@ class Message:
     text: str
 
 
-def question_in_context(messages: list[Message], analyze: Callable[[str], Query]) -> Query:
+def question_in_context(messages: list[Message], analyze: Callable[[str], Query], *, max_chars: int) -> Query:
     """The last user question, completed from the previous one when it is an elliptical follow-up.
 
     "那郓城县呢？" after "东阿县如何开展双随机检查" becomes "郓城县如何开展双随机检查": the new place
     replaces the old one; a follow-up without a place is appended to the previous question.
-    A question that is not a follow-up is analysed once and becomes the Query itself.
+    A question that is not a follow-up is analysed once and becomes the Query itself. Only the last
+    question is bounded by `max_chars` (ValueError): of the previous one, only its last sentence is read.
     """
     users = [m.text.strip() for m in messages if m.role == "user" and m.text.strip()]
     if not users:
         raise ValueError("messages must include a user message with text")
+    if len(users[-1]) > max_chars:
+        raise ValueError(f"the question must be at most {max_chars} characters")
     last = analyze(users[-1])
-    if len(users) == 1 or not _is_follow_up(last.text):
+    room = min(_PREVIOUS_CHARS, max_chars - len(last.text) - 1)
+    if len(users) == 1 or not _is_follow_up(last.text) or room <= 0:
         return last
-    previous = users[-2]
+    previous = _tail(users[-2], room)
     old_places = [p for p in analyze(previous).places if p in previous]
     if last.places and old_places:
         resolved = previous
@@ -84,6 +90,12 @@ def stream_pieces(text: str) -> Iterator[str]:
             end = marker
         yield text[position:end]
         position = end
+
+
+def _tail(text: str, limit: int) -> str:
+    """The last sentence of `text` (what a follow-up leans on), at most its last `limit` characters."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    return sentences[-1][-limit:] if sentences else text[-limit:]
 
 
 def _is_follow_up(text: str) -> bool:

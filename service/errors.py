@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.extract import UndecodableFile
 from qa import errors as qa_errors
+from service.schemas import INVALID_UNICODE
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(error.get("type") == INVALID_UNICODE for error in exc.errors()):
+        logger.warning("invalid Unicode in a request to %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("invalid_request", _describe(exc)), status_code=400)
     return JSONResponse(error_body("invalid_request", _describe(exc)), status_code=422)
 
 

@@ -25,6 +25,7 @@ from service.openai_schemas import (
     ModelList,
     Usage,
 )
+from service.schemas import MAX_QUERY_CHARS
 
 router = APIRouter()
 _STARTED = int(time.time())
@@ -45,11 +46,9 @@ _STREAM = {
 async def chat_completions(request: ChatCompletionRequest, index: IndexDep):
     messages = [Message(m.role, m.text()) for m in request.messages]
     try:
-        query = question_in_context(messages, index.analyze)
+        query = question_in_context(messages, index.analyze, max_chars=MAX_QUERY_CHARS)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from exc
-    if len(query.text) > 1000:
-        raise InvalidRequest("the question must be at most 1000 characters")
     answer = await run_in_threadpool(
         index.answerer.answer, query, request.top_k, temperature=request.temperature, max_tokens=request.token_limit()
     )

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MAX_QUERY_CHARS = 1000
+MAX_SOURCES = 500
+INVALID_UNICODE = "invalid_unicode"  # the validation error type that makes a request 400 rather than 422
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def valid_unicode(value: str) -> str:
+    """A JSON string may escape a lone surrogate ("\\ud800"), which no UTF-8 text can hold: refused."""
+    if _SURROGATE.search(value):
+        raise PydanticCustomError(INVALID_UNICODE, "must be valid Unicode text (a lone surrogate was sent)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(valid_unicode)]
+
+
+def _distinct_sources(value: list[str] | None) -> list[str] | None:
+    return None if value is None else list(dict.fromkeys(value))
+
+
+Sources = Annotated[
+    list[Text] | None,
+    Field(None, max_length=MAX_SOURCES, description="only search these documents"),
+    AfterValidator(_distinct_sources),
+]
 
 
 def _trimmed_query(value: str) -> str:
@@ -20,20 +46,20 @@ def _trimmed_query(value: str) -> str:
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(description="1..1000 characters after trimming")
+    query: Text = Field(description="1..1000 characters after trimming")
     top_k: int = Field(5, ge=1, le=50)
     mode: Mode = "hybrid"
-    sources: list[str] | None = Field(None, description="only search these documents")
+    sources: Sources = None
     rerank: bool = Field(False, description="reorder the top hybrid candidates with the learned reranker")
 
     _check_query = field_validator("query")(_trimmed_query)
 
 
 class AskRequest(BaseModel):
-    question: str = Field(description="1..1000 characters after trimming")
+    question: Text = Field(description="1..1000 characters after trimming")
     top_k: int = Field(5, ge=1, le=50)
     mode: Mode = "hybrid"
-    sources: list[str] | None = None
+    sources: Sources = None
 
     _check_question = field_validator("question")(_trimmed_query)
 

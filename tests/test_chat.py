@@ -9,7 +9,7 @@ from qa.query import Query, analyze
 
 
 def _in_context(messages: list[Message]) -> str:
-    return question_in_context(messages, _analyze).text
+    return question_in_context(messages, _analyze, max_chars=1000).text
 
 
 def _analyze(text: str) -> Query:

@@ -1,0 +1,86 @@
+"""Requests that once stalled the server or crashed a handler: long queries, repeated sources, invalid
+Unicode, long chat histories (issue 14). Each test failed on the code before the fix."""
+
+import json
+import random
+
+import jieba.posseg
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.text import places
+from service.app import create_app
+from service.config import Settings
+from tests.conftest import DONGE_REPORT
+
+
+@pytest.fixture(scope="module")
+def client(real_index, real_embedder):
+    settings = Settings(**real_index.model_dump(), build_on_start=False)
+    with TestClient(create_app(settings, embedder=real_embedder)) as test_client:
+        yield test_client
+
+
+def _error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == "invalid_request"
+    return body["error"]["message"]
+
+
+def test_place_tagging_never_runs_the_hmm_over_unknown_characters(client, monkeypatch) -> None:
+    # jieba's HMM pass cost ~2.5 ms per rare character: a 1,000-character query held the event loop 2-3 s.
+    def refuse(*args, **kwargs):
+        raise AssertionError("the HMM pass ran")
+
+    monkeypatch.setattr(jieba.posseg, "viterbi", refuse)
+    rare = "".join(chr(random.Random(7).randint(0x4E00, 0x9FA5)) for _ in range(1000))
+    assert client.post("/v1/search", json={"query": rare}).status_code == 200
+    assert places("郓城县和东阿县如何开展双随机抽查") == ["郓城县", "东阿县"], "places are still found"
+
+
+def test_repeated_sources_count_once_and_a_huge_list_is_refused(client) -> None:
+    once = client.post("/v1/search", json={"query": "双随机抽查", "sources": [DONGE_REPORT]}).json()
+    repeated = client.post("/v1/search", json={"query": "双随机抽查", "sources": [DONGE_REPORT] * 400}).json()
+    assert [h["chunk_id"] for h in repeated["hits"]] == [h["chunk_id"] for h in once["hits"]]
+    message = _error(client.post("/v1/search", json={"query": "双随机抽查", "sources": [DONGE_REPORT] * 30_000}), 422)
+    assert "sources" in message
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/search", '{"query": "双随机\\ud800"}'),
+        ("/v1/search", '{"query": "双随机", "sources": ["\\udfff.txt"]}'),
+        ("/v1/ask", '{"question": "\\ud800"}'),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "双随机\\ud800"}]}'),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": [{"type": "text", "text": "\\ud800"}]}]}'),
+        ("/v1/chat/completions", '{"model": "\\ud800", "messages": [{"role": "user", "content": "双随机"}]}'),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_with_the_error_body(client, path, body) -> None:
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert "Unicode" in _error(response, 400)
+    assert len(response.content) < 500, "no traceback"
+
+
+def test_a_short_follow_up_after_a_long_message_is_answered(client) -> None:
+    long_turn = "请介绍一下机构编制工作。" * 1700 + "东阿县开展了几次双随机抽查？"
+    messages = [
+        {"role": "user", "content": long_turn},
+        {"role": "assistant", "content": "……"},
+        {"role": "user", "content": "抽查了多少部门呢？"},
+    ]
+    response = client.post("/v1/chat/completions", json={"messages": messages})
+    assert response.status_code == 200, response.text
+    assert "[1]" in response.json()["choices"][0]["message"]["content"]
+
+
+def test_a_question_over_the_limit_is_refused_before_it_is_analysed(client) -> None:
+    messages = [{"role": "user", "content": "双" * 20_000}]
+    assert "1000" in _error(client.post("/v1/chat/completions", json={"messages": messages}), 400)
+
+
+def test_surrogate_free_text_still_passes(client) -> None:
+    body = json.dumps({"query": "😀 双随机"})  # an astral character is escaped as a valid surrogate pair
+    assert client.post("/v1/search", content=body, headers={"content-type": "application/json"}).status_code == 200

@@ -72,24 +72,25 @@ def build_index(
     with _build_lock(settings.index_dir):
         previous = _reusable_previous(settings, dimension)
         documents, skipped = _read_corpus(settings.corpus_dir)
-        if not documents:
-            raise ValueError(f"no readable {', '.join(SUFFIXES)} files in {settings.corpus_dir}")
         plan = _Plan(documents, previous, settings)
         embedder = make_embedder() if plan.fresh_chunks else None
         if embedder and previous and incompatibilities(previous.manifest, settings, dimension=embedder.dimension):
             plan = _Plan(documents, None, settings)  # vectors of two spaces cannot mix: embed everything
+        skipped |= plan.chunkless
+        if not plan.documents:
+            raise ValueError(f"no readable {', '.join(SUFFIXES)} files with text in {settings.corpus_dir}")
         vectors, tokens, chunks = plan.assemble(embedder, progress)
         dense = DenseIndex.build(vectors, settings.hnsw_threshold)
         store = IndexStore(
-            manifest=_manifest(settings, documents, len(chunks), vectors.shape[1], dense.kind),
-            documents={d.source: d for d in documents},
+            manifest=_manifest(settings, plan.documents, skipped, len(chunks), vectors.shape[1], dense.kind),
+            documents={d.source: d for d in plan.documents},
             chunks=chunks,
             tokens=tokens,
             dense=dense,
             lexical=LexicalIndex.build(tokens),
         )
         store.save(settings.index_dir)
-    report = plan.report(store.version, skipped)
+    report = plan.report(store.version, sorted(skipped))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -108,19 +109,24 @@ class _Plan:
     """Which documents to reuse from the previous index, and the new chunks of the others."""
 
     def __init__(self, documents: list[Document], previous: IndexStore | None, settings: IndexSettings) -> None:
-        self.documents = documents
         self.previous = previous
         old_files = previous.manifest.files if previous else {}
-        current = {d.source for d in documents}
-        self.reused = {d.source for d in documents if old_files.get(d.source) == d.sha256}
-        self.added = [d.source for d in documents if d.source not in old_files]
-        self.changed = [d.source for d in documents if d.source in old_files and d.source not in self.reused]
-        self.removed = sorted(set(old_files) - current)
+        reused = {d.source for d in documents if old_files.get(d.source) == d.sha256}
         self._chunks = {
             d.source: split_document(d, settings.chunk_size, settings.chunk_overlap)
             for d in documents
-            if d.source not in self.reused
+            if d.source not in reused
         }
+        # A document with no text once normalised (only pinyin annotations, say) is skipped, never indexed empty.
+        empty = {source for source, chunks in self._chunks.items() if not chunks}
+        self.chunkless = {d.source: d.sha256 for d in documents if d.source in empty}
+        for source in self.chunkless:
+            logger.warning("skipping %s: no text once normalised", source)
+        self.documents = [d for d in documents if d.source not in self.chunkless]
+        self.reused = reused
+        self.added = [d.source for d in self.documents if d.source not in old_files]
+        self.changed = [d.source for d in self.documents if d.source in old_files and d.source not in reused]
+        self.removed = sorted(set(old_files) - {d.source for d in self.documents})
         self.embedded = self.reused_rows = self.characters = 0
 
     @property
@@ -195,16 +201,17 @@ def _embed(texts: list[str], embedder: Embedder | None, progress: bool) -> np.nd
     return vectors
 
 
-def _read_corpus(corpus_dir: Path) -> tuple[list[Document], list[str]]:
+def _read_corpus(corpus_dir: Path) -> tuple[list[Document], dict[str, str]]:
+    """The readable documents, and the files skipped as unreadable (source -> sha256)."""
     if not corpus_dir.is_dir():
         raise ValueError(f"corpus directory {corpus_dir} does not exist")
-    documents, skipped = [], []
+    documents, skipped = [], {}
     for path, source in iter_corpus_files(corpus_dir):
         try:
             documents.append(read_document(path, source))
         except UndecodableFile as exc:
             logger.warning("skipping %s: %s", source, exc)
-            skipped.append(source)
+            skipped[source] = sha256_bytes(path.read_bytes())
     return documents, skipped
 
 
@@ -229,7 +236,9 @@ def corpus_files(corpus_dir: Path) -> dict[str, str]:
     return {source: sha256_bytes(path.read_bytes()) for path, source in iter_corpus_files(corpus_dir)}
 
 
-def _manifest(settings: IndexSettings, documents: list[Document], chunks: int, dimension: int, kind: str) -> Manifest:
+def _manifest(
+    settings: IndexSettings, documents: list[Document], skipped: dict[str, str], chunks: int, dimension: int, kind: str
+) -> Manifest:
     files = {d.source: d.sha256 for d in documents}
     chunking = Chunking.of(settings)
     digest = hashlib.sha256(repr((sorted(files.items()), chunking)).encode()).hexdigest()[:12]
@@ -244,6 +253,7 @@ def _manifest(settings: IndexSettings, documents: list[Document], chunks: int, d
         documents=len(documents),
         chunks=chunks,
         files=files,
+        skipped=skipped,
     )
 
 

@@ -19,8 +19,12 @@ _TITLE_END = re.compile(r"[。；;！？!?]")
 
 def read_document(path: Path, source: str) -> Document:
     """Read one file into a Document; raises UndecodableFile when it holds no readable text."""
-    data = path.read_bytes()
-    text = extract_text(data, path.suffix)
+    return document_from_bytes(path.read_bytes(), source)
+
+
+def document_from_bytes(data: bytes, source: str) -> Document:
+    """A Document of a file's bytes (its format told by the source's suffix); raises UndecodableFile."""
+    text = extract_text(data, Path(source).suffix)
     return Document(source=source, title=guess_title(text, source), text=text, sha256=sha256_bytes(data))
 
 

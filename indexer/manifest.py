@@ -52,6 +52,8 @@ class Manifest:
     documents: int
     chunks: int
     files: dict[str, str]  # source -> sha256 of the file's bytes
+    # Corpus files the build read but could not index (undecodable, or no text once normalised): source -> sha256.
+    skipped: dict[str, str] = field(default_factory=dict)
     normalization: dict[str, Any] = field(default_factory=lambda: dict(NORMALIZATION))
     lexical: dict[str, str] = field(default_factory=lambda: dict(LEXICAL))
     format_version: int = FORMAT_VERSION
@@ -69,6 +71,7 @@ class Manifest:
             "lexical": self.lexical,
             "counts": {"documents": self.documents, "chunks": self.chunks},
             "files": self.files,
+            "skipped": self.skipped,
         }
 
     @classmethod
@@ -87,6 +90,7 @@ class Manifest:
             documents=int(data["counts"]["documents"]),
             chunks=int(data["counts"]["chunks"]),
             files={str(k): str(v) for k, v in data["files"].items()},
+            skipped={str(k): str(v) for k, v in data.get("skipped", {}).items()},
             normalization=dict(data["normalization"]),
             lexical=dict(data["lexical"]),
             format_version=int(data["format_version"]),
@@ -131,8 +135,9 @@ def incompatibilities(
         )
     if chunking.version != wanted.version:
         reasons.append(f"the index was chunked by chunker version {chunking.version}, this is version {wanted.version}")
-    if corpus_files is not None and corpus_files != manifest.files:
-        changed = sorted(set(corpus_files.items()) ^ set(manifest.files.items()))
+    known = {**manifest.files, **manifest.skipped}
+    if corpus_files is not None and corpus_files != known:
+        changed = sorted(set(corpus_files.items()) ^ set(known.items()))
         names = sorted({source for source, _ in changed})
         reasons.append(f"the corpus differs from the indexed files ({len(names)}: {', '.join(names[:3])})")
     return reasons

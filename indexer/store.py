@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 CURRENT = "current"
 VERSIONS = "versions"
+_STAGING = ".tmp-"  # a version being written
 
 
 class IndexNotFound(FileNotFoundError):
@@ -52,14 +53,19 @@ class IndexStore:
         """Write this store as a new version and make it current; returns the version's folder."""
         versions = index_dir / VERSIONS
         versions.mkdir(parents=True, exist_ok=True)
-        staging = versions / f".tmp-{uuid.uuid4().hex}"
+        _remove_staging(versions)  # left by a build that died; one build at a time holds the build lock
+        staging = versions / f"{_STAGING}{uuid.uuid4().hex}"
         staging.mkdir()
-        _write_jsonl(staging / "documents.jsonl", (_document_dict(d) for d in self.documents.values()))
-        _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in self.chunks))
-        _write_jsonl(staging / "tokens.jsonl", self.tokens)
-        self.dense.save(staging / "dense.faiss")
-        self.lexical.save(staging / "lexical")
-        _write_json(staging / "manifest.json", self.manifest.to_dict())  # written last: marks a whole version
+        try:
+            _write_jsonl(staging / "documents.jsonl", (_document_dict(d) for d in self.documents.values()))
+            _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in self.chunks))
+            _write_jsonl(staging / "tokens.jsonl", self.tokens)
+            self.dense.save(staging / "dense.faiss")
+            self.lexical.save(staging / "lexical")
+            _write_json(staging / "manifest.json", self.manifest.to_dict())  # written last: marks a whole version
+        except BaseException:  # a full disk, say: the staging folder must not stay behind
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         final = versions / self.version
         if final.exists():
             shutil.rmtree(final)
@@ -80,6 +86,11 @@ class IndexStore:
         if not len(chunks) == len(tokens) == dense.size:
             raise IndexNotFound(f"index at {folder} is inconsistent; rebuild it")
         return cls(manifest, documents, chunks, tokens, dense, lexical)
+
+
+def _remove_staging(versions: Path) -> None:
+    for leftover in versions.glob(f"{_STAGING}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def current_version_dir(index_dir: Path) -> Path:

@@ -11,6 +11,10 @@ class InvalidInput(QAError, ValueError):
     """The request names something that cannot exist: an unsafe path, an unknown source filter."""
 
 
+class EmptyDocument(InvalidInput):
+    """The file is readable but holds no text once normalised (e.g. only pinyin annotations)."""
+
+
 class NotFound(QAError):
     """No such document."""
 
@@ -21,6 +25,10 @@ class Conflict(QAError):
 
 class Duplicate(Conflict):
     """The uploaded content is already indexed under another name."""
+
+
+class StorageFull(QAError):
+    """No space was left to store a document or its index; nothing was changed."""
 
 
 class IndexUnavailable(QAError):

@@ -9,6 +9,7 @@ from indexer.datatypes import Document
 from indexer.embedders.base import Embedder
 from indexer.store import IndexStore
 from qa.answer import Answerer
+from qa.corpus import stored_name
 from qa.errors import InvalidInput, NotFound
 from qa.llm import UpstreamLLM
 from qa.query import Query, analyze
@@ -44,8 +45,8 @@ class LoadedIndex:
         return analyze(text, self.retriever.query_vector)
 
     def document(self, source: str) -> Document:
-        """The indexed document named `source`; NotFound if none."""
-        document = self.store.documents.get(source)
+        """The indexed document named `source` (in either Unicode normal form); NotFound if none."""
+        document = self.store.documents.get(stored_name(source))
         if document is None:
             raise NotFound(f"unknown source: {source}")
         return document

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from indexer.build import BuildReport, build_index
-from indexer.documents import sha256_bytes
+from indexer.chunking import split_document
+from indexer.documents import document_from_bytes, sha256_bytes
 from indexer.embedders.base import Embedder
 from indexer.embedders.batching import BatchingEmbedder
 from indexer.embedders.factory import make_embedder
-from indexer.extract import SUFFIXES, extract_text
+from indexer.extract import SUFFIXES
 from indexer.manifest import incompatibilities
 from indexer.store import IndexNotFound, IndexStore, current_version_dir, read_manifest
-from qa.corpus import CorpusFiles, safe_source
-from qa.errors import Conflict, Duplicate, IndexUnavailable, NotFound
+from qa.corpus import CorpusFiles, safe_source, stored_name
+from qa.errors import Conflict, Duplicate, EmptyDocument, IndexUnavailable, NotFound, StorageFull
 from qa.llm import UpstreamLLM
 from qa.loaded import LoadedIndex, open_index
 from qa.rerank import DEFAULT_MODEL, Reranker
@@ -43,10 +46,12 @@ class IndexManager:
     micro-batcher and the upstream model's HTTP client (closed by `close`).
     """
 
-    def __init__(self, settings: QASettings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: QASettings, embedder: Embedder | None = None, *, degraded: str | None = None) -> None:
         self.settings = settings
         self.current: LoadedIndex | None = None  # requests take it once and keep it
         self.load_error: str | None = None
+        # Why the index served is not the corpus's latest: the last build failed (start-up or a change).
+        self.degraded = degraded
         self._embedder = embedder
         self._query_embedder: Embedder | None = None
         self._llm = _upstream_llm(settings)
@@ -99,22 +104,26 @@ class IndexManager:
             return self._rebuild()
 
     def add_document(self, filename: str, data: bytes) -> DocumentChange:
-        """Store an uploaded file in the corpus, then index it; raises UnsafeName, UndecodableFile, Duplicate."""
+        """Store an uploaded file in the corpus, then index it; raises UnsafeName, UndecodableFile,
+        EmptyDocument, Duplicate. If indexing fails, the corpus is left as it was."""
         source = safe_source(filename)
-        extract_text(data, PurePosixPath(source).suffix)  # unreadable files never reach the corpus
-        digest = sha256_bytes(data)
+        document = document_from_bytes(data, source)  # unreadable or empty files never reach the corpus
+        if not split_document(document, self.settings.chunk_size, self.settings.chunk_overlap):
+            raise EmptyDocument("the file holds no text once normalised (pinyin annotations and marks only)")
         with self._reindex_lock:
             documents = self.current.documents if self.current else {}
-            twin = next((d.source for d in documents.values() if d.sha256 == digest), None)
+            twin = next((d.source for d in documents.values() if d.sha256 == document.sha256), None)
             if twin is not None:
                 raise Duplicate(f"same content as the indexed document {twin}")
             replaced = self.corpus.path_of(source).is_file()
-            self.corpus.write(source, data)
-            report = self._rebuild()
-        return DocumentChange(source, digest, "replaced" if replaced else "added", report)
+            with _storage_errors(), self.corpus.change(source):
+                self.corpus.write(source, data)
+                report = self._rebuild()
+        return DocumentChange(source, document.sha256, "replaced" if replaced else "added", report)
 
     def delete_document(self, source: str) -> DocumentChange:
         """Remove a corpus file, then its chunks from the index; raises UnsafeName, NotFound or Conflict."""
+        source = stored_name(source)
         with self._reindex_lock:
             path = self.corpus.path_of(source)
             if not path.is_file() or path.suffix.lower() not in SUFFIXES:
@@ -123,8 +132,9 @@ class IndexManager:
             if set(indexed) <= {source}:
                 raise Conflict("the last document cannot be deleted: an index needs at least one")
             digest = sha256_bytes(path.read_bytes())
-            self.corpus.delete(source)
-            report = self._rebuild()
+            with _storage_errors(), self.corpus.change(source):
+                self.corpus.delete(source)
+                report = self._rebuild()
         return DocumentChange(source, digest, "deleted", report)
 
     def close(self) -> None:
@@ -134,7 +144,12 @@ class IndexManager:
 
     def _rebuild(self) -> BuildReport:
         embedder = self._get_embedder()
-        report = build_index(self.settings, lambda: embedder, dimension=embedder.dimension)
+        try:
+            report = build_index(self.settings, lambda: embedder, dimension=embedder.dimension)
+        except Exception as exc:
+            self.degraded = f"the last index build failed ({exc}); serving the previous index"
+            raise
+        self.degraded = None
         self._swap_in(self._open_current())
         return report
 
@@ -191,6 +206,17 @@ class IndexManager:
             batched = batch and embedder.batch_invariant
             self._query_embedder = BatchingEmbedder(embedder, max_batch=batch) if batched else embedder
         return self._query_embedder
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """A full disk or quota as the domain's StorageFull (the change was undone), not an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull("no space left on the server to store the change; nothing was changed") from exc
+        raise
 
 
 def _upstream_llm(settings: QASettings) -> UpstreamLLM | None:

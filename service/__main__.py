@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 import uvicorn
@@ -37,11 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("building the index: %s", "; ".join(stale))
         embedder = built = make_embedder(settings)
         try:
-            report = build_index(settings, lambda: built, progress=sys.stderr.isatty())
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        logger.info("%s", report.summary())
+            logger.info("%s", build_index(settings, lambda: built, progress=sys.stderr.isatty()).summary())
+        except Exception as exc:  # a full disk as much as an empty corpus: serve the last good index if any
+            if not _has_index(settings):
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            logger.error("the index build failed (%s); serving the previous index", exc)
+            settings = settings.model_copy(update={"build_failure": f"the start-up build failed: {exc}"})
+            os.environ["RAGQA_BUILD_FAILURE"] = settings.build_failure or ""  # worker processes read it
     # Each worker process builds its own app from the same RAGQA_* settings.
     app = "service.app:create_app" if settings.workers > 1 else create_app(settings, embedder=embedder)
     uvicorn.run(
@@ -54,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         access_log=settings.access_log,
     )
     return 0
+
+
+def _has_index(settings: Settings) -> bool:
+    try:
+        read_manifest(settings.index_dir)
+    except IndexNotFound:
+        return False
+    return True
 
 
 def stale_reasons(settings: Settings) -> list[str]:

@@ -40,7 +40,7 @@ async def _watch_index(manager: IndexManager, interval: float) -> None:
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     settings = settings or Settings()
-    manager = IndexManager(settings, embedder)
+    manager = IndexManager(settings, embedder, degraded=settings.build_failure)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

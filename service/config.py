@@ -30,6 +30,8 @@ class Settings(QASettings):
     access_log: bool = False  # uvicorn's per-request line; the service logs each search and ask itself
     max_body_bytes: int = Field(1 << 20, ge=1024)  # JSON request bodies
     max_upload_bytes: int = Field(20 << 20, ge=1024)  # uploaded documents
+    # Set by `python -m service` (for every worker) when its start-up build failed and the previous index is served.
+    build_failure: str | None = None
 
     @field_validator("api_keys", "admin_api_keys", "cors_origins", mode="before")
     @classmethod

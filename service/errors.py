@@ -53,12 +53,14 @@ class RateLimited(ServiceError):
 
 # Most specific first: the first class the error is an instance of decides.
 DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
+    (qa_errors.EmptyDocument, 400, "empty_document"),
     (qa_errors.InvalidInput, 400, "invalid_request"),
     (UndecodableFile, 400, "invalid_request"),
     (qa_errors.NotFound, 404, "not_found"),
     (qa_errors.Duplicate, 409, "duplicate"),
     (qa_errors.Conflict, 409, "conflict"),
     (qa_errors.IndexUnavailable, 503, "index_unavailable"),
+    (qa_errors.StorageFull, 507, "insufficient_storage"),
     (qa_errors.QAError, 400, "invalid_request"),  # any other domain error: the request cannot be served as asked
 ]
 

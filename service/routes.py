@@ -58,7 +58,10 @@ def readyz(manager: ManagerDep):
     index = manager.current
     if index is None:
         return JSONResponse(error_body("index_unavailable", manager.load_error or "no index loaded"), status_code=503)
-    return Readiness(status="ready", documents=len(index.documents), chunks=index.chunks, index_version=index.version)
+    return Readiness(
+        status="ready", documents=len(index.documents), chunks=index.chunks, index_version=index.version,
+        degraded=manager.degraded,
+    )  # fmt: skip
 
 
 @router.post("/v1/search", response_model=SearchResponse)

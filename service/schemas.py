@@ -128,6 +128,7 @@ class Readiness(BaseModel):
     documents: int
     chunks: int
     index_version: str
+    degraded: str | None = Field(None, description="why the index served is not the corpus's latest (extension)")
 
 
 class ReindexResponse(BaseModel):

@@ -25,8 +25,9 @@ $(MODEL): | $(STAMP)
 index: install
 	$(PY) -m indexer build
 
+# Serves on 127.0.0.1 with writes open: uploads and deletions through the README's examples work.
 run: install
-	$(PY) -m service
+	RAGQA_OPEN_WRITES=$${RAGQA_OPEN_WRITES:-true} $(PY) -m service
 
 test: install browser
 	$(PY) -m ruff check indexer qa service eval training tests bench

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from indexer.build import build_index
+from indexer.documents import seed_corpus
 from indexer.embedders.factory import make_embedder
 from indexer.embedders.onnx_backend import ensure_export
 from indexer.provision import provision_m3e_small
@@ -48,6 +49,8 @@ def _build(args: argparse.Namespace) -> int:
         "chunk_overlap": args.chunk_overlap,
     }
     settings = IndexSettings(**{k: v for k, v in overrides.items() if v is not None})
+    if seeded := seed_corpus(settings.corpus_dir, settings.corpus_seed):
+        logging.getLogger("indexer").info("corpus %s created from %d seed files", settings.corpus_dir, seeded)
     report = build_index(
         settings,
         lambda: make_embedder(settings),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +47,23 @@ def load_documents(corpus_dir: Path) -> Iterator[Document]:
             yield read_document(path, source)
         except UndecodableFile as exc:
             logger.warning("skipping %s: %s", source, exc)
+
+
+def seed_corpus(corpus_dir: Path, seed: Path | None) -> int:
+    """Copy the seed folder's report files into a corpus folder that does not exist yet; returns how many."""
+    if corpus_dir.exists() or seed is None or not seed.is_dir():
+        return 0
+    staging = corpus_dir.with_name(f".{corpus_dir.name}.seeding")
+    shutil.rmtree(staging, ignore_errors=True)
+    copied = 0
+    for path, source in iter_corpus_files(seed):
+        target = staging / source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        copied += 1
+    staging.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, corpus_dir)  # whole or absent, whenever the process stops
+    return copied
 
 
 def guess_title(text: str, source: str) -> str:

@@ -14,7 +14,10 @@ class IndexSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAGQA_", env_file=".env", extra="ignore")
 
-    corpus_dir: Path = Path("data/reports")
+    # The service writes uploads into corpus_dir: by default a working copy under var/, seeded once from
+    # corpus_seed (the repository's five reports), so the repository's own tree never changes.
+    corpus_dir: Path = Path("var/corpus")
+    corpus_seed: Path | None = Path("data/reports")
     index_dir: Path = Path("var/index")
     embedding_model: str = "models/m3e-small"  # a local path or a model name
     embedding_backend: Literal["onnx", "torch"] = "onnx"  # ONNX Runtime, or sentence-transformers on torch

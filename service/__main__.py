@@ -10,6 +10,7 @@ import sys
 import uvicorn
 
 from indexer.build import build_index, corpus_files
+from indexer.documents import seed_corpus
 from indexer.embedders.factory import make_embedder
 from indexer.manifest import incompatibilities
 from indexer.store import IndexNotFound, read_manifest
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if seeded := seed_corpus(settings.corpus_dir, settings.corpus_seed):
+        logger.info("corpus %s created from %d files of %s", settings.corpus_dir, seeded, settings.corpus_seed)
     leftovers = CorpusFiles(settings.corpus_dir).clean_incoming()
     if leftovers:
         logger.warning("removed %d partial upload(s) left by an interrupted process", leftovers)

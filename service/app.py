@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logger.info("access: %s; %s", "API keys required" if settings.api_keys else "no API keys", settings.writes)
         await run_in_threadpool(manager.load)
         watcher = None
         if settings.reload_interval > 0:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from qa.settings import QASettings
@@ -21,10 +22,12 @@ class Settings(QASettings):
     workers: int = Field(1, ge=1, le=64)  # uvicorn worker processes; they share the memory-mapped vectors
     build_on_start: bool = True  # `python -m service` builds a missing or stale index first
     reload_interval: float = Field(2.0, ge=0.0)  # seconds between checks for a new index version; 0: never
-    # Access: with api_keys set, every /v1 call needs "Authorization: Bearer <key>"; with admin_api_keys
-    # set too, uploads, deletions and reindexing need one of those.
+    # Access: with api_keys set, every /v1 call needs "Authorization: Bearer <key>". Writes (uploads,
+    # deletions, reindexing) are closed by default: they need one of admin_api_keys, or open_writes,
+    # which only a service listening on loopback may set (`make run` does).
     api_keys: CommaList = []
     admin_api_keys: CommaList = []
+    open_writes: bool = False
     rate_limit: int = Field(0, ge=0)  # requests per minute per API key (or client IP); 0: unlimited
     cors_origins: CommaList = []  # browser origins allowed to call the API, e.g. https://chat.example.org
     access_log: bool = False  # uvicorn's per-request line; the service logs each search and ask itself
@@ -33,9 +36,32 @@ class Settings(QASettings):
     # Set by `python -m service` (for every worker) when its start-up build failed and the previous index is served.
     build_failure: str | None = None
 
+    @model_validator(mode="after")
+    def _open_writes_only_on_loopback(self) -> Settings:
+        if self.open_writes and not self.admin_api_keys and not _is_loopback(self.host):
+            raise ValueError(
+                f"RAGQA_OPEN_WRITES opens uploads and deletions to anyone who can reach {self.host}; "
+                "set RAGQA_ADMIN_API_KEYS instead (open writes are for a loopback-only service)"
+            )
+        return self
+
+    @property
+    def writes(self) -> str:
+        """How writes are guarded, for the start-up log."""
+        if self.admin_api_keys:
+            return "writes need an admin key"
+        return "writes are open (loopback only)" if self.open_writes else "writes are closed (no admin key configured)"
+
     @field_validator("api_keys", "admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

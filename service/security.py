@@ -37,10 +37,15 @@ async def authorize(request: Request) -> None:
 
 
 async def require_admin(request: Request) -> None:
-    """Dependency of write routes (upload, delete, reindex): an admin key when admin keys are configured."""
+    """Dependency of write routes (upload, delete, reindex): an admin key, unless writes were opened."""
     settings: Settings = request.app.state.settings
     if not settings.admin_api_keys:
-        return
+        if settings.open_writes:
+            return
+        raise Forbidden(
+            "writes are closed on this server: the operator configures RAGQA_ADMIN_API_KEYS (and you present one), "
+            "or sets RAGQA_OPEN_WRITES=true on a service listening on loopback only"
+        )
     key = _presented_key(request)
     if key is None or not _matches(key, [*settings.api_keys, *settings.admin_api_keys]):
         raise Unauthorized("an admin API key is required", {"WWW-Authenticate": "Bearer"})

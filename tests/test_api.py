@@ -21,7 +21,7 @@ def assert_error(response, status: int, code: str | None = None) -> None:
 
 @pytest.fixture(scope="module")
 def client(real_index, real_embedder):
-    settings = Settings(**real_index.model_dump(), build_on_start=False)
+    settings = Settings(**real_index.model_dump(), build_on_start=False, open_writes=True)
     with TestClient(create_app(settings, embedder=real_embedder)) as test_client:
         yield test_client
 

@@ -106,7 +106,7 @@ def test_changed_corpus_files(manifest) -> None:
 
 def test_a_reload_refuses_an_index_of_another_model_of_the_same_dimension(fake_index) -> None:
     settings, embedder = fake_index
-    app_settings = Settings(**settings.model_dump(), build_on_start=False, reload_interval=0.1)
+    app_settings = Settings(**settings.model_dump(), build_on_start=False, reload_interval=0.1, open_writes=True)
     with TestClient(create_app(app_settings, embedder=embedder)) as client:
         served = client.get("/readyz").json()["index_version"]
         other = settings.model_copy(update={"embedding_model": OtherFake.name})
@@ -121,7 +121,7 @@ def test_a_fresh_start_refuses_the_same_index_with_the_reason(fake_index) -> Non
     settings, _ = fake_index
     other = settings.model_copy(update={"embedding_model": OtherFake.name})
     build_index(other, OtherFake)
-    app_settings = Settings(**settings.model_dump(), build_on_start=False, reload_interval=0)
+    app_settings = Settings(**settings.model_dump(), build_on_start=False, reload_interval=0, open_writes=True)
     with TestClient(create_app(app_settings, embedder=FakeEmbedder())) as client:
         response = client.get("/readyz")
         assert response.status_code == 503

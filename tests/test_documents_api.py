@@ -22,7 +22,9 @@ NOTICE = (
 @pytest.fixture
 def client(fake_index):
     index_settings, embedder = fake_index
-    settings = Settings(**index_settings.model_dump(), build_on_start=False, max_upload_bytes=64 * 1024)
+    settings = Settings(
+        **index_settings.model_dump(), build_on_start=False, max_upload_bytes=64 * 1024, open_writes=True
+    )
     with TestClient(create_app(settings, embedder=embedder)) as test_client:
         yield test_client
 

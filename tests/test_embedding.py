@@ -28,7 +28,7 @@ def torch_vectors() -> np.ndarray:
 
 
 def _report_lines() -> list[str]:
-    lines = [line.strip() for path in sorted(REPORTS.iterdir()) for line in path.read_text().splitlines()]
+    lines = [line.strip() for path in sorted(REPORTS.glob("*.txt")) for line in path.read_text().splitlines()]
     return [line for line in lines if line][:40]
 
 

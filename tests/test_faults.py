@@ -27,6 +27,7 @@ def site(tmp_path: Path) -> dict[str, str]:
         "RAGQA_INDEX_DIR": str(tmp_path / "index"),
         "RAGQA_EMBEDDING_MODEL": str(MODEL),
         "RAGQA_RELOAD_INTERVAL": "0.5",
+        "RAGQA_OPEN_WRITES": "true",
     }
 
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 import qa.manager
 from indexer.build import build_index, corpus_files
 from indexer.manifest import incompatibilities
+from indexer.settings import IndexSettings
 from indexer.store import IndexStore, read_manifest
 from service.app import create_app
 from service.config import Settings
@@ -26,7 +27,9 @@ PINYIN_ONLY = "(zhōng)(guó)\n(rén)(mín)".encode()
 @pytest.fixture
 def client(fake_index):
     index_settings, embedder = fake_index
-    settings = Settings(**index_settings.model_dump(), build_on_start=False, max_upload_bytes=64 * 1024)
+    settings = Settings(
+        **index_settings.model_dump(), build_on_start=False, max_upload_bytes=64 * 1024, open_writes=True
+    )
     with TestClient(create_app(settings, embedder=embedder)) as test_client:
         yield test_client
 
@@ -142,7 +145,7 @@ def test_a_full_disk_changes_nothing_and_start_up_serves_the_last_good_index(
             while True:
                 out.write(b"\0" * 65536)
                 out.flush()
-    app_settings = Settings(**settings.model_dump(), build_on_start=False)
+    app_settings = Settings(**settings.model_dump(), build_on_start=False, open_writes=True)
     with TestClient(create_app(app_settings, embedder=real_embedder)) as client:
         before = corpus_files(corpus)
         response = _upload(client, "new.txt", "东阿县新增一项双随机抽查制度。".encode() * 2000)
@@ -161,3 +164,28 @@ def test_a_full_disk_changes_nothing_and_start_up_serves_the_last_good_index(
     with running_service(env, tmp_path / "service.log", build=True) as url:
         ready = httpx.get(f"{url}/readyz").json()
     assert ready["index_version"] == good and "start-up build failed" in ready["degraded"]
+
+
+def test_the_default_corpus_is_a_working_copy_outside_the_repository_tree() -> None:
+    settings = IndexSettings(_env_file=None)
+    assert settings.corpus_dir.parts[0] == "var" and settings.corpus_seed == Path("data/reports")
+
+
+def test_a_new_corpus_is_seeded_once_and_writes_never_touch_the_seed(tmp_path) -> None:
+    seed = tmp_path / "seed"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "reports", seed)
+    before = corpus_files(seed)
+    corpus = tmp_path / "var" / "corpus"
+    env = {
+        "RAGQA_CORPUS_DIR": str(corpus),
+        "RAGQA_CORPUS_SEED": str(seed),
+        "RAGQA_INDEX_DIR": str(tmp_path / "index"),
+        "RAGQA_EMBEDDING_MODEL": str(MODEL),
+        "RAGQA_OPEN_WRITES": "true",
+    }
+    with running_service(env, tmp_path / "service.log", build=True) as url:
+        notice = {"file": ("notice.txt", "东平县营商环境评估通知。".encode())}
+        assert httpx.post(f"{url}/v1/documents", files=notice, timeout=60).status_code == 201
+        assert httpx.delete(f"{url}/v1/documents/notice.txt", timeout=60).status_code == 200
+    assert corpus_files(seed) == before and sorted(p.name for p in seed.iterdir()) == sorted(before)
+    assert corpus_files(corpus) == before and all(p.is_file() for p in corpus.iterdir())

@@ -22,6 +22,7 @@ def service_url(corpus, tmp_path, real_embedder):
         "RAGQA_CORPUS_DIR": str(corpus),
         "RAGQA_EMBEDDING_MODEL": str(MODEL),
         "RAGQA_RELOAD_INTERVAL": "0.5",
+        "RAGQA_OPEN_WRITES": "true",
     }
     with running_service(env, tmp_path / "service.log") as url:
         yield url, settings

@@ -60,10 +60,34 @@ def test_with_keys_every_v1_call_needs_a_valid_key_and_probes_stay_open(fake_ind
     assert USER not in logged and ADMIN not in logged
 
 
-def test_without_keys_the_service_stays_open(fake_index):
+def test_without_keys_reads_are_open_and_writes_closed(fake_index):
     with _client(fake_index) as client:
-        for method, path, kwargs in READS + WRITES:
+        for method, path, kwargs in READS:
+            assert getattr(client, method)(path, **kwargs).status_code == 200, path
+        for method, path, kwargs in WRITES:
+            response = getattr(client, method)(path, **kwargs)
+            assert_error(response, 403, "forbidden")
+            assert "RAGQA_ADMIN_API_KEYS" in response.json()["error"]["message"]
+
+
+def test_user_keys_without_admin_keys_cannot_write(fake_index):
+    with _client(fake_index, api_keys=[USER]) as client:
+        assert client.post("/v1/search", json={"query": "双随机"}, headers=_bearer(USER)).status_code == 200
+        for method, path, kwargs in WRITES:
+            assert_error(getattr(client, method)(path, headers=_bearer(USER), **kwargs), 403, "forbidden")
+
+
+def test_writes_opened_explicitly_on_loopback(fake_index):
+    with _client(fake_index, open_writes=True) as client:
+        for method, path, kwargs in WRITES:
             assert getattr(client, method)(path, **kwargs).status_code in (200, 201), path
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::"])
+def test_open_writes_are_refused_on_a_reachable_address(host):
+    with pytest.raises(ValueError, match="RAGQA_ADMIN_API_KEYS"):
+        Settings(host=host, open_writes=True)
+    assert Settings(host=host, open_writes=True, admin_api_keys=[ADMIN]).admin_api_keys == [ADMIN]
 
 
 def test_admin_keys_alone_protect_only_the_writes(fake_index):

@@ -17,7 +17,7 @@ from qa.manager import IndexManager
 from service import openai_routes, routes
 from service.config import Settings
 from service.errors import install_error_handlers
-from service.security import BodyLimit, RateLimiter, authorize
+from service.security import RateLimiter, RequestLimits, authorize
 
 logger = logging.getLogger(__name__)
 API_DESCRIPTION = (
@@ -58,11 +58,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.settings = settings
     app.state.manager = manager
     app.state.rate_limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+    app.state.auth_failures = RateLimiter(settings.auth_failures_per_minute)
     app.include_router(routes.public_router)
     app.include_router(routes.router)
     app.include_router(openai_routes.router, dependencies=[Depends(authorize)])
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        max_headers=settings.max_header_bytes,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -29,10 +29,12 @@ class Settings(QASettings):
     admin_api_keys: CommaList = []
     open_writes: bool = False
     rate_limit: int = Field(0, ge=0)  # requests per minute per API key (or client IP); 0: unlimited
+    auth_failures_per_minute: int = Field(30, ge=1)  # failed authentications per client IP before 429
     cors_origins: CommaList = []  # browser origins allowed to call the API, e.g. https://chat.example.org
     access_log: bool = False  # uvicorn's per-request line; the service logs each search and ask itself
     max_body_bytes: int = Field(1 << 20, ge=1024)  # JSON request bodies
     max_upload_bytes: int = Field(20 << 20, ge=1024)  # uploaded documents
+    max_header_bytes: int = Field(32 << 10, ge=1024)  # all request headers together (431 above)
     # Set by `python -m service` (for every worker) when its start-up build failed and the previous index is served.
     build_failure: str | None = None
 

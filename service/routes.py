@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from indexer.datatypes import Hit
 from qa.errors import InvalidInput
 from qa.manager import DocumentChange
 from service.deps import IndexDep, ManagerDep, SettingsDep
-from service.errors import PayloadTooLarge, error_body
+from service.errors import InvalidRequest, PayloadTooLarge, error_body
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -53,7 +53,10 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@public_router.get("/readyz", response_model=Readiness, responses={503: {"description": "no index loaded"}})
+@public_router.get(
+    "/readyz", response_model=Readiness, response_model_exclude_none=True,
+    responses={503: {"description": "no index loaded"}},
+)  # fmt: skip
 def readyz(manager: ManagerDep):
     index = manager.current
     if index is None:
@@ -109,20 +112,44 @@ def list_documents(index: IndexDep) -> DocumentList:
     )
 
 
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/v1/documents", response_model=DocumentChangeOut, status_code=201, dependencies=_ADMIN,
+    openapi_extra=_UPLOAD_BODY,
     responses={400: {"description": "unsupported or unreadable file"}, 409: {"description": "duplicate content"},
                413: {"description": "file too large"}},
 )  # fmt: skip
-def upload_document(
-    file: Annotated[UploadFile, File()], manager: ManagerDep, settings: SettingsDep
-) -> DocumentChangeOut:
-    """Store the file in the corpus (its sanitised name is its source), then index it incrementally."""
+async def upload_document(request: Request, manager: ManagerDep, settings: SettingsDep) -> DocumentChangeOut:
+    """Store the file in the corpus (its sanitised name is its source), then index it incrementally.
+
+    The body is parsed here, after the admin check: a request without the right key is refused
+    before any of its (up to 20 MB) body is read.
+    """
     limit = settings.max_upload_bytes
-    data = file.file.read(limit + 1)
+    async with request.form(max_files=1, max_fields=4, max_part_size=limit + 1) as form:
+        file = form.get("file")
+        if not isinstance(file, StarletteUploadFile):
+            raise InvalidRequest("the multipart body needs one file in the field `file`")
+        data = await file.read(limit + 1)
+        filename = file.filename or ""
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
-    change = manager.add_document(file.filename or "", data)
+    change = await run_in_threadpool(manager.add_document, filename, data)
     logger.info("document %s %s (%d bytes)", change.source, change.status, len(data))
     return _change_out(change)
 

@@ -128,7 +128,9 @@ class Readiness(BaseModel):
     documents: int
     chunks: int
     index_version: str
-    degraded: str | None = Field(None, description="why the index served is not the corpus's latest (extension)")
+    degraded: str | None = Field(
+        None, description="only when the last build failed: why the index served is not the corpus's latest (extension)"
+    )
 
 
 class ReindexResponse(BaseModel):

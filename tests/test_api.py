@@ -178,7 +178,9 @@ def test_without_an_index_the_service_is_up_but_not_ready(tmp_path) -> None:
 
 
 def test_reindex_swaps_in_a_rebuilt_index(corpus, tmp_path) -> None:
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedding_model=FakeEmbedder.name)
+    settings = Settings(
+        corpus_dir=corpus, index_dir=tmp_path / "index", embedding_model=FakeEmbedder.name, open_writes=True
+    )
     embedder = FakeEmbedder()
     with TestClient(create_app(settings, embedder=embedder)) as client:
         assert_error(client.get("/readyz"), 503)

@@ -200,7 +200,9 @@ def test_the_last_document_cannot_be_deleted(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "only.txt").write_text(NOTICE)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedding_model=FakeEmbedder.name)
+    settings = Settings(
+        corpus_dir=corpus, index_dir=tmp_path / "index", embedding_model=FakeEmbedder.name, open_writes=True
+    )
     with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
         client.post("/v1/admin/reindex")
         assert_error(client.delete("/v1/documents/only.txt"), 409, "conflict")

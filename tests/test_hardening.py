@@ -3,6 +3,9 @@ Unicode, long chat histories (issue 14). Each test failed on the code before the
 
 import json
 import random
+import socket
+import urllib.error
+import urllib.request
 
 import jieba.posseg
 import pytest
@@ -11,7 +14,8 @@ from fastapi.testclient import TestClient
 from indexer.text import places
 from service.app import create_app
 from service.config import Settings
-from tests.conftest import DONGE_REPORT
+from tests.conftest import DONGE_REPORT, MODEL
+from tests.server import running_service
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +88,39 @@ def test_a_question_over_the_limit_is_refused_before_it_is_analysed(client) -> N
 def test_surrogate_free_text_still_passes(client) -> None:
     body = json.dumps({"query": "😀 双随机"})  # an astral character is escaped as a valid surrogate pair
     assert client.post("/v1/search", content=body, headers={"content-type": "application/json"}).status_code == 200
+
+
+def test_headers_over_the_limit_get_431_with_the_error_body(client) -> None:
+    response = client.post("/v1/search", json={"query": "双随机"}, headers={"Authorization": "Bearer " + "k" * 100_000})
+    assert response.status_code == 431 and response.json()["error"]["code"] == "headers_too_large"
+
+
+def test_a_client_that_sends_the_whole_body_first_gets_the_413(live_url) -> None:
+    # urllib writes the whole body before it reads: the 413 must wait for it, not reset the connection
+    request = urllib.request.Request(
+        f"{live_url}/v1/search",
+        data=b'{"query": "' + b"x" * (3 << 20) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413 and json.loads(refused.value.read())["error"]["code"] == "payload_too_large"
+
+
+def test_an_upload_without_the_admin_key_is_refused_before_its_body_is_read(real_index, tmp_path) -> None:
+    env = {
+        "RAGQA_INDEX_DIR": str(real_index.index_dir),
+        "RAGQA_CORPUS_DIR": str(real_index.corpus_dir),
+        "RAGQA_EMBEDDING_MODEL": str(MODEL),
+        "RAGQA_ADMIN_API_KEYS": "admin-key-1",
+    }
+    with running_service(env, tmp_path / "service.log") as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(
+                b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n"
+                b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 19000000\r\n\r\n"
+                b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+            )  # the other 19 MB never come: the answer must not wait for them
+            reply = sock.recv(65536).decode(errors="replace")
+    assert reply.startswith("HTTP/1.1 401") and '"unauthorized"' in reply

@@ -27,7 +27,7 @@ def _app(scratch: Path):
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(REPORTS, scratch / "corpus")
     settings = Settings(corpus_dir=scratch / "corpus", index_dir=scratch / "index", embedding_model=FakeEmbedder.name,
-                        build_on_start=False, reload_interval=0)  # fmt: skip
+                        build_on_start=False, reload_interval=0, open_writes=True)  # fmt: skip
     embedder = FakeEmbedder()
     build_index(settings, lambda: embedder)
     app = create_app(settings, embedder=embedder)

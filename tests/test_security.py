@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import Settings
+from service.security import RateLimiter
 from tests.test_api import assert_error
 
 USER, ADMIN = "user-key-7f3a9c", "admin-key-c41d8e"
@@ -41,7 +42,7 @@ WRITES = [
 
 def test_with_keys_every_v1_call_needs_a_valid_key_and_probes_stay_open(fake_index, caplog):
     caplog.set_level(logging.DEBUG)
-    with _client(fake_index, api_keys=[USER], admin_api_keys=[ADMIN]) as client:
+    with _client(fake_index, api_keys=[USER], admin_api_keys=[ADMIN], auth_failures_per_minute=1000) as client:
         assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
         for method, path, kwargs in READS + WRITES:
             for headers in ({}, _bearer("wrong"), {"Authorization": USER}, {"Authorization": "Basic " + USER}):
@@ -144,3 +145,30 @@ def test_cors_allows_only_the_configured_origins(fake_index, origin, allowed):
         assert (preflight.headers.get("access-control-allow-origin") == origin) is allowed
         response = client.post("/v1/search", json={"query": "双随机"}, headers={"Origin": origin})
         assert (response.headers.get("access-control-allow-origin") == origin) is allowed
+
+
+def test_failed_authentications_are_throttled_per_address_and_logged_without_the_key(fake_index, caplog):
+    caplog.set_level(logging.WARNING)
+    with _client(fake_index, api_keys=[USER], auth_failures_per_minute=5) as client:
+        statuses = [client.post("/v1/search", json={"query": "双随机"}, headers=_bearer(f"guess-{i}")).status_code
+                    for i in range(20)]  # fmt: skip
+        assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+        throttled = client.post("/v1/search", json={"query": "双随机"}, headers=_bearer(USER))
+        assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
+    failures = [r.getMessage() for r in caplog.records if "authentication failed" in r.getMessage()]
+    assert len(failures) == 5 and all("testclient" in line for line in failures)
+    assert not any("guess-" in r.getMessage() for r in caplog.records)
+
+
+def test_without_keys_bogus_tokens_share_their_address_bucket(fake_index):
+    with _client(fake_index, rate_limit=5) as client:
+        statuses = [client.post("/v1/search", json={"query": "双随机"}, headers=_bearer(f"token-{i}")).status_code
+                    for i in range(20)]  # fmt: skip
+        assert statuses.count(200) == 5 and len(client.app.state.rate_limiter) == 1
+
+
+def test_the_rate_limiter_keeps_a_bounded_number_of_clients():
+    limiter = RateLimiter(5, max_clients=100)
+    for i in range(30_000):
+        limiter.acquire(f"ip:{i}")
+    assert len(limiter) == 100

@@ -26,6 +26,7 @@ from indexer.manifest import Chunking, Manifest, ModelInfo, incompatibilities
 from indexer.settings import IndexSettings
 from indexer.store import IndexNotFound, IndexStore
 from indexer.text import segment
+from indexer.text_cache import TextCache
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def build_index(
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(settings.index_dir):
         previous = _reusable_previous(settings, dimension)
-        documents, skipped = _read_corpus(settings.corpus_dir)
+        cache = TextCache(text_cache_dir(settings))
+        documents, skipped = _read_corpus(settings.corpus_dir, cache)
         plan = _Plan(documents, previous, settings)
         embedder = make_embedder() if plan.fresh_chunks else None
         if embedder and previous and incompatibilities(previous.manifest, settings, dimension=embedder.dimension):
@@ -90,6 +92,7 @@ def build_index(
             lexical=LexicalIndex.build(tokens),
         )
         store.save(settings.index_dir)
+        cache.prune({d.sha256 for d in documents} | set(skipped.values()))
     report = plan.report(store.version, sorted(skipped))
     report.seconds = time.perf_counter() - started
     return report
@@ -201,14 +204,19 @@ def _embed(texts: list[str], embedder: Embedder | None, progress: bool) -> np.nd
     return vectors
 
 
-def _read_corpus(corpus_dir: Path) -> tuple[list[Document], dict[str, str]]:
+def text_cache_dir(settings: IndexSettings) -> Path:
+    """Where extracted text of rich documents is kept, beside the index versions."""
+    return settings.index_dir / "text-cache"
+
+
+def _read_corpus(corpus_dir: Path, cache: TextCache) -> tuple[list[Document], dict[str, str]]:
     """The readable documents, and the files skipped as unreadable (source -> sha256)."""
     if not corpus_dir.is_dir():
         raise ValueError(f"corpus directory {corpus_dir} does not exist")
     documents, skipped = [], {}
     for path, source in iter_corpus_files(corpus_dir):
         try:
-            documents.append(read_document(path, source))
+            documents.append(read_document(path, source, cache))
         except UndecodableFile as exc:
             logger.warning("skipping %s: %s", source, exc)
             skipped[source] = sha256_bytes(path.read_bytes())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from indexer.datatypes import Document
 from indexer.extract import SUFFIXES, UndecodableFile, extract_text
+from indexer.text_cache import TextCache
 
 logger = logging.getLogger(__name__)
 
@@ -19,14 +20,15 @@ _TITLE_CHARS = 40
 _TITLE_END = re.compile(r"[。；;！？!?]")
 
 
-def read_document(path: Path, source: str) -> Document:
+def read_document(path: Path, source: str, cache: TextCache | None = None) -> Document:
     """Read one file into a Document; raises UndecodableFile when it holds no readable text."""
-    return document_from_bytes(path.read_bytes(), source)
+    return document_from_bytes(path.read_bytes(), source, cache)
 
 
-def document_from_bytes(data: bytes, source: str) -> Document:
+def document_from_bytes(data: bytes, source: str, cache: TextCache | None = None) -> Document:
     """A Document of a file's bytes (its format told by the source's suffix); raises UndecodableFile."""
-    text = extract_text(data, Path(source).suffix)
+    suffix = Path(source).suffix
+    text = cache.text(data, suffix) if cache is not None else extract_text(data, suffix)
     return Document(source=source, title=guess_title(text, source), text=text, sha256=sha256_bytes(data))
 
 

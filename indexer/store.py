@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 CURRENT = "current"
 VERSIONS = "versions"
-_STAGING = ".tmp-"  # a version being written
 
 
 class IndexNotFound(FileNotFoundError):
@@ -53,8 +52,7 @@ class IndexStore:
         """Write this store as a new version and make it current; returns the version's folder."""
         versions = index_dir / VERSIONS
         versions.mkdir(parents=True, exist_ok=True)
-        _remove_staging(versions)  # left by a build that died; one build at a time holds the build lock
-        staging = versions / f"{_STAGING}{uuid.uuid4().hex}"
+        staging = versions / f".tmp-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
             _write_jsonl(staging / "documents.jsonl", (_document_dict(d) for d in self.documents.values()))
@@ -86,11 +84,6 @@ class IndexStore:
         if not len(chunks) == len(tokens) == dense.size:
             raise IndexNotFound(f"index at {folder} is inconsistent; rebuild it")
         return cls(manifest, documents, chunks, tokens, dense, lexical)
-
-
-def _remove_staging(versions: Path) -> None:
-    for leftover in versions.glob(f"{_STAGING}*"):
-        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def current_version_dir(index_dir: Path) -> Path:

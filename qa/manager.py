@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from indexer.build import BuildReport, build_index
+from indexer.build import BuildReport, build_index, text_cache_dir
 from indexer.chunking import split_document
 from indexer.documents import document_from_bytes, sha256_bytes
 from indexer.embedders.base import Embedder
@@ -18,6 +18,7 @@ from indexer.embedders.factory import make_embedder
 from indexer.extract import SUFFIXES
 from indexer.manifest import incompatibilities
 from indexer.store import IndexNotFound, IndexStore, current_version_dir, read_manifest
+from indexer.text_cache import TextCache
 from qa.corpus import CorpusFiles, safe_source, stored_name
 from qa.errors import Conflict, Duplicate, EmptyDocument, IndexUnavailable, NotFound, StorageFull
 from qa.llm import UpstreamLLM
@@ -107,7 +108,8 @@ class IndexManager:
         """Store an uploaded file in the corpus, then index it; raises UnsafeName, UndecodableFile,
         EmptyDocument, Duplicate. If indexing fails, the corpus is left as it was."""
         source = safe_source(filename)
-        document = document_from_bytes(data, source)  # unreadable or empty files never reach the corpus
+        # unreadable or empty files never reach the corpus; the text is cached for the build that follows
+        document = document_from_bytes(data, source, TextCache(text_cache_dir(self.settings)))
         if not split_document(document, self.settings.chunk_size, self.settings.chunk_overlap):
             raise EmptyDocument("the file holds no text once normalised (pinyin annotations and marks only)")
         with self._reindex_lock:

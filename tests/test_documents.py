@@ -51,3 +51,14 @@ def test_title_is_first_sentence_of_first_line() -> None:
         == "山东东阿县委编办高度重视法治建设"
     )
     assert guess_title("   \n", "folder/report.txt") == "report"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("text", ["东阿县推进“双随机、一公开”监管。\n抽查7次。", "Dong-e county, 2023.\n"])
+def test_utf16_without_a_byte_order_mark_is_read(encoding, text) -> None:
+    assert decode_bytes(text.encode(encoding)) == text
+
+
+def test_binary_with_nul_bytes_is_still_refused() -> None:
+    with pytest.raises(UndecodableFile, match="NUL"):
+        decode_bytes(bytes(range(256)) * 4)

@@ -109,15 +109,6 @@ def test_a_name_is_found_in_either_unicode_form(client) -> None:
     assert client.delete(f"/v1/documents/{decomposed}").status_code == 200
 
 
-def test_staging_folders_of_a_dead_build_are_removed(fake_index) -> None:
-    settings, embedder = fake_index
-    leftover = settings.index_dir / "versions" / ".tmp-deadbeef"
-    leftover.mkdir()
-    (settings.corpus_dir / "new.txt").write_text("东阿县新增一项双随机抽查制度。", encoding="utf-8")
-    build_index(settings, lambda: embedder)
-    assert not leftover.exists()
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path):
     mount = tmp_path / "disk"

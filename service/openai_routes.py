@@ -45,8 +45,8 @@ _STREAM = {
 @router.post("/v1/chat/completions", response_model=ChatCompletion, responses={200: _STREAM})
 async def chat_completions(request: ChatCompletionRequest, index: IndexDep):
     messages = [Message(m.role, m.text()) for m in request.messages]
-    try:
-        query = question_in_context(messages, index.analyze, max_chars=MAX_QUERY_CHARS)
+    try:  # segmenting and place-tagging up to 1,200 characters: off the event loop
+        query = await run_in_threadpool(question_in_context, messages, index.analyze, max_chars=MAX_QUERY_CHARS)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from exc
     answer = await run_in_threadpool(

@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from indexer.datatypes import Hit
 from qa.errors import InvalidInput
+from qa.loaded import LoadedIndex
 from qa.manager import DocumentChange
 from service.deps import IndexDep, ManagerDep, SettingsDep
 from service.errors import InvalidRequest, PayloadTooLarge, error_body
@@ -69,16 +70,28 @@ def readyz(manager: ManagerDep):
 
 @router.post("/v1/search", response_model=SearchResponse)
 async def search(request: SearchRequest, index: IndexDep) -> SearchResponse:
-    # Run on the event loop, not in the thread pool: a search is CPU-bound and short (a cached query
-    # costs 0.3 ms, a new one one ~2 ms embedding), the GIL serialises it anyway, and the hop to a
-    # worker thread and back cost more than the search itself (docs/performance.md).
+    # A short query runs on the event loop: a search is CPU-bound and short (a cached query costs
+    # 0.3 ms, a new one a ~2 ms embedding), the GIL serialises it anyway, and the hop to a worker
+    # thread and back cost more than the search itself (docs/performance.md). A long one (up to
+    # 1,000 characters: ~50 ms of segmenting and embedding) goes to the thread pool, so that it
+    # never holds up other requests, health checks included.
     started = time.perf_counter()
     index.check_sources(request.sources)
-    query = index.analyze(request.query)
-    hits = index.retriever.search(query, request.top_k, request.mode, request.sources, rerank=request.rerank)
+    if len(request.query) > _INLINE_QUERY_CHARS:
+        hits = await run_in_threadpool(_search_hits, index, request)
+    else:
+        hits = _search_hits(index, request)
     took = _elapsed_ms(started)
     logger.info("search top_k=%d mode=%s hits=%d latency_ms=%.1f", request.top_k, request.mode, len(hits), took)
     return SearchResponse(query=request.query, hits=_hits_out(hits), took_ms=took)
+
+
+_INLINE_QUERY_CHARS = 64
+
+
+def _search_hits(index: LoadedIndex, request: SearchRequest) -> list[Hit]:
+    query = index.analyze(request.query)
+    return index.retriever.search(query, request.top_k, request.mode, request.sources, rerank=request.rerank)
 
 
 @router.post("/v1/ask", response_model=AskResponse)

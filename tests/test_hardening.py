@@ -1,6 +1,7 @@
 """Requests that once stalled the server or crashed a handler: long queries, repeated sources, invalid
 Unicode, long chat histories (issue 14). Each test failed on the code before the fix."""
 
+import asyncio
 import json
 import random
 import socket
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from indexer.text import places
+from qa.loaded import LoadedIndex
 from service.app import create_app
 from service.config import Settings
 from tests.conftest import DONGE_REPORT, MODEL
@@ -124,3 +126,27 @@ def test_an_upload_without_the_admin_key_is_refused_before_its_body_is_read(real
             )  # the other 19 MB never come: the answer must not wait for them
             reply = sock.recv(65536).decode(errors="replace")
     assert reply.startswith("HTTP/1.1 401") and '"unauthorized"' in reply
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/search", {"query": "东阿县" + "双随机抽查" * 150}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "东阿县" + "双随机抽查" * 150}]}),
+    ],
+)
+def test_long_questions_are_analysed_off_the_event_loop(client, monkeypatch, path, body) -> None:
+    on_loop: list[bool] = []
+    original = LoadedIndex.analyze
+
+    def recording(self, text):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return original(self, text)
+
+    monkeypatch.setattr(LoadedIndex, "analyze", recording)
+    assert client.post(path, json=body).status_code == 200
+    assert on_loop and not any(on_loop)

@@ -49,7 +49,7 @@ def _build(args: argparse.Namespace) -> int:
         "chunk_overlap": args.chunk_overlap,
     }
     settings = IndexSettings(**{k: v for k, v in overrides.items() if v is not None})
-    if seeded := seed_corpus(settings.corpus_dir, settings.corpus_seed):
+    if seeded := seed_corpus(settings.corpus_dir, settings.seed_folder):
         logging.getLogger("indexer").info("corpus %s created from %d seed files", settings.corpus_dir, seeded)
     report = build_index(
         settings,

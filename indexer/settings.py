@@ -29,6 +29,13 @@ class IndexSettings(BaseSettings):
     hnsw_threshold: int = Field(50_000, ge=1)  # above this many chunks the dense index is HNSW
 
     @property
+    def seed_folder(self) -> Path | None:
+        """What to seed a missing corpus folder from: corpus_seed for the default corpus folder, or when
+        corpus_seed was set; a corpus folder named by the user is never filled with the sample reports."""
+        explicit = "corpus_seed" in self.model_fields_set
+        return self.corpus_seed if explicit or "corpus_dir" not in self.model_fields_set else None
+
+    @property
     def embedding_variant(self) -> str:
         """How vectors are computed, recorded in the manifest: vectors of different variants never mix."""
         if self.embedding_backend == "torch":

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if seeded := seed_corpus(settings.corpus_dir, settings.corpus_seed):
+    if seeded := seed_corpus(settings.corpus_dir, settings.seed_folder):
         logger.info("corpus %s created from %d files of %s", settings.corpus_dir, seeded, settings.corpus_seed)
     leftovers = CorpusFiles(settings.corpus_dir).clean_incoming()
     if leftovers:

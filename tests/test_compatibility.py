@@ -177,7 +177,11 @@ def test_reloads_share_one_upstream_client_closed_at_shutdown(fake_index, monkey
     monkeypatch.setattr(httpx.Client, "__init__", tracking_init)
     settings, embedder = fake_index
     app_settings = Settings(
-        **settings.model_dump(), build_on_start=False, reload_interval=0, llm_base_url="http://127.0.0.1:9/v1"
+        **settings.model_dump(),
+        build_on_start=False,
+        reload_interval=0,
+        llm_base_url="http://127.0.0.1:9/v1",
+        open_writes=True,
     )
     with TestClient(create_app(app_settings, embedder=embedder)) as client:
         for n in range(3):

@@ -1,4 +1,4 @@
-"""Chat logic behind the OpenAI-compatible endpoint: the question in context, and the reply text."""
+"""Chat logic behind the OpenAI-compatible endpoints: the question in context, and streamed pieces."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from indexer.normalize import display_text
-from qa.answer import Answer, language
 from qa.query import Query
 
 _FOLLOW_UP = re.compile(r"^(那么?|还有|另外|再|and|what about)", re.IGNORECASE)
@@ -15,8 +13,6 @@ _TRAILING_PARTICLE = re.compile(r"[呢吗嘛？?。！!\s]+$")
 _SHORT_QUESTION = 12  # characters: shorter questions usually lean on the previous turn
 _PREVIOUS_CHARS = 200  # of the previous question a follow-up is completed from: its last sentence
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
-_QUOTE_CHARS = 80
-_REFERENCES = {"zh-Hans": "参考资料：", "zh-Hant": "參考資料：", "en": "References:"}
 _STREAM_PIECE = 24  # characters per streamed delta
 
 
@@ -54,30 +50,6 @@ def question_in_context(messages: list[Message], analyze: Callable[[str], Query]
         return analyze(resolved)
     follow_up = _TRAILING_PARTICLE.sub("", _FOLLOW_UP.sub("", last.text))
     return analyze(f"{_TRAILING_PARTICLE.sub('', previous)}，{follow_up}")
-
-
-def reply_text(answer: Answer) -> str:
-    """The answer with its [n] markers, then a references list (source and quote) in its language."""
-    if not answer.citations:
-        return answer.text
-    lines = [answer.text, "", _REFERENCES[language(answer.question)]]
-    for citation in answer.citations:
-        quote = " ".join(display_text(citation.quote).split())
-        if len(quote) > _QUOTE_CHARS:
-            quote = quote[:_QUOTE_CHARS] + "…"
-        lines.append(f"[{citation.id}] {citation.source}：“{quote}”")
-    return "\n".join(lines)
-
-
-def apply_limits(text: str, max_tokens: int | None, stop: list[str]) -> tuple[str, str]:
-    """Cut the reply at the first stop sequence, then at max_tokens; returns (text, finish_reason)."""
-    for sequence in stop:
-        if sequence and sequence in text:
-            text = text[: text.index(sequence)]
-    # A Chinese character is about one token for these models; counting characters errs short.
-    if max_tokens is not None and len(text) > max_tokens:
-        return text[:max_tokens], "length"
-    return text, "stop"
 
 
 def stream_pieces(text: str) -> Iterator[str]:

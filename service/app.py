@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from indexer.embedders.base import Embedder
 from qa.errors import IndexUnavailable
 from qa.manager import IndexManager
-from service import openai_routes, routes
+from service import openai_routes, responses_routes, routes
 from service.config import Settings
 from service.errors import install_error_handlers
 from service.security import RateLimiter, RequestLimits, authorize
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(routes.public_router)
     app.include_router(routes.router)
     app.include_router(openai_routes.router, dependencies=[Depends(authorize)])
+    app.include_router(responses_routes.router, dependencies=[Depends(authorize)])
     install_error_handlers(app)
     app.add_middleware(
         RequestLimits,

@@ -30,6 +30,9 @@ class Settings(QASettings):
     open_writes: bool = False
     rate_limit: int = Field(0, ge=0)  # requests per minute per API key (or client IP); 0: unlimited
     auth_failures_per_minute: int = Field(30, ge=1)  # failed authentications per client IP before 429
+    # The service's address as users reach it (behind a proxy, say), for the links in chat citations;
+    # unset: the request's own base URL.
+    public_url: str | None = None
     cors_origins: CommaList = []  # browser origins allowed to call the API, e.g. https://chat.example.org
     access_log: bool = False  # uvicorn's per-request line; the service logs each search and ask itself
     max_body_bytes: int = Field(1 << 20, ge=1024)  # JSON request bodies

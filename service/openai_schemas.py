@@ -77,6 +77,7 @@ class ModelList(BaseModel):
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
+    annotations: list[dict[str, Any]] = Field(default_factory=list, description="url_citation per citation")
 
 
 class Choice(BaseModel):
@@ -101,3 +102,80 @@ class ChatCompletion(BaseModel):
     usage: Usage
     citations: list[dict[str, Any]]  # the /v1/ask citation shape
     answer_mode: str = Field(description="extractive or llm (extension)")
+
+
+class CompletionRequest(BaseModel):
+    """The legacy Completions request: the prompt is the question."""
+
+    model_config = ConfigDict(extra="allow")
+    model: Text = MODEL_ID
+    prompt: Text | list[Text] = Field(description="the question (a list: its last element)")
+    stream: bool = False
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    stop: Text | list[Text] | None = None
+
+    def prompt_text(self) -> str:
+        text = self.prompt[-1] if isinstance(self.prompt, list) and self.prompt else self.prompt
+        return text if isinstance(text, str) else ""
+
+    def stop_sequences(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class CompletionChoice(BaseModel):
+    text: str
+    index: int = 0
+    logprobs: None = None
+    finish_reason: str
+
+
+class Completion(BaseModel):
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: Usage
+
+
+class InputContent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = "input_text"
+    text: Text | None = None
+
+
+class InputItem(BaseModel):
+    """A message of the Responses API input; other item kinds (tool calls and outputs) carry no question."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "message"
+    role: Text | None = None
+    content: Text | list[InputContent] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.text or "" for p in self.content if p.type in ("input_text", "output_text", "text"))
+        return self.content or ""
+
+
+class ResponsesRequest(BaseModel):
+    """The Responses API request: `input` as a string (the question) or the conversation as messages."""
+
+    model_config = ConfigDict(extra="allow")
+    model: Text = MODEL_ID
+    input: Text | list[InputItem]
+    instructions: Text | None = None
+    stream: bool = False
+    max_output_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    previous_response_id: Text | None = None
+
+    def messages(self) -> list[tuple[str, str]]:
+        """(role, text) of the conversation, oldest first; a string input is one user message."""
+        if isinstance(self.input, str):
+            return [("user", self.input)]
+        return [(item.role or "user", item.text()) for item in self.input if item.type == "message"]

@@ -44,3 +44,21 @@ def test_ask_stream_click_marker_and_see_the_highlighted_quote(live_url: str) ->
     first = completion["citations"][0]
     assert first["source"] == "001_5545cfdd99bf609a.txt"
     assert quote == first["quote"], "the highlight is exactly the cited original text"
+
+
+def test_a_citation_link_from_a_chat_frontend_opens_the_passage_highlighted(live_url: str) -> None:
+    completion = httpx.post(
+        live_url + "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "东阿县开展了几次双随机抽查？"}]},
+        timeout=60,
+    ).json()
+    annotation = completion["choices"][0]["message"]["annotations"][0]["url_citation"]
+    citation = completion["citations"][0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(annotation["url"])
+        highlight = page.wait_for_selector("#highlight", timeout=10_000)
+        assert highlight.inner_text() == citation["quote"] and highlight.is_visible()
+        assert annotation["title"] in page.inner_text("#source h2")
+        browser.close()

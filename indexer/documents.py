@@ -12,6 +12,7 @@ from pathlib import Path
 
 from indexer.datatypes import Document
 from indexer.extract import SUFFIXES, UndecodableFile, extract_text
+from indexer.normalize import display_text
 from indexer.text_cache import TextCache
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,9 @@ def seed_corpus(corpus_dir: Path, seed: Path | None) -> int:
 
 
 def guess_title(text: str, source: str) -> str:
-    """The first sentence of the first non-empty line (a Markdown heading's text), else the file name."""
-    for line in text.splitlines():
+    """The first sentence of the first non-empty line (a Markdown heading's text), else the file name;
+    readable: pinyin annotations removed, GBK mojibake repaired."""
+    for line in display_text(text[:2000]).splitlines():
         line = _TITLE_END.split(line.strip().lstrip("#").strip(), maxsplit=1)[0].strip()
         if line:
             return line[:_TITLE_CHARS]

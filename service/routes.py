@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from indexer.datatypes import Hit
@@ -18,6 +18,7 @@ from qa.manager import DocumentChange
 from service.deps import IndexDep, ManagerDep, SettingsDep
 from service.errors import InvalidRequest, PayloadTooLarge, error_body
 from service.schemas import (
+    Access,
     AskRequest,
     AskResponse,
     CitationOut,
@@ -32,7 +33,7 @@ from service.schemas import (
     SearchRequest,
     SearchResponse,
 )
-from service.security import authorize, require_admin
+from service.security import authorize, may_write, require_admin
 
 logger = logging.getLogger(__name__)
 public_router = APIRouter()  # the page and the probes: open even when API keys are configured
@@ -47,6 +48,17 @@ _PAGE = Path(__file__).with_name("static") / "index.html"
 def page() -> FileResponse:
     """The question-answering web page: plain HTML and JavaScript, no build step, no CDN."""
     return FileResponse(_PAGE, media_type="text/html; charset=utf-8")
+
+
+_FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#b3261e"/>'
+    '<text x="16" y="23" font-size="20" text-anchor="middle" fill="#fff" font-family="sans-serif">问</text></svg>'
+)
+
+
+@public_router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    return Response(_FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 @public_router.get("/healthz", response_model=Health)
@@ -110,6 +122,12 @@ def ask(request: AskRequest, index: IndexDep) -> AskResponse:
         mode=answer.mode,
         took_ms=took,
     )
+
+
+@router.get("/v1/access", response_model=Access)
+def access(request: Request) -> Access:
+    """What the presented key may do (extension: the page shows upload and delete only when it may write)."""
+    return Access(writes=may_write(request))
 
 
 @router.get("/v1/documents", response_model=DocumentList)

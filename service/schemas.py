@@ -119,6 +119,10 @@ class DocumentOut(BaseModel):
     text: str
 
 
+class Access(BaseModel):
+    writes: bool  # uploads, deletions and reindexing are allowed for this key
+
+
 class Health(BaseModel):
     status: str
 

@@ -75,6 +75,15 @@ def _check_key(request: Request, key: str | None, valid: list[str], address: str
     raise Unauthorized("the API key is not valid", {"WWW-Authenticate": "Bearer"})
 
 
+def may_write(request: Request) -> bool:
+    """Whether this request's key (or the open-writes setting) allows uploads and deletions."""
+    settings: Settings = request.app.state.settings
+    if not settings.admin_api_keys:
+        return settings.open_writes
+    key = _presented_key(request)
+    return key is not None and _matches(key, settings.admin_api_keys)
+
+
 class RateLimiter:
     """A token bucket per client: `per_minute` requests a minute, in bursts of up to that many.
 

@@ -14,6 +14,7 @@ import lightgbm
 import numpy as np
 
 from indexer.datatypes import Chunk
+from qa.cross_encoder import CrossEncoder, passage_text
 from qa.features import FEATURES, Candidate, Corpus, features
 from qa.query import Query
 
@@ -22,11 +23,23 @@ DEFAULT_MODEL = MODEL_DIR / "ranker.txt"
 
 
 class Reranker:
-    """Scores the first `depth` candidates with the model and puts them first in that order."""
+    """Scores the first `depth` candidates with the model and puts them first in that order; then, with a
+    cross-encoder, reorders the first `cross_depth` of those by a blend of both models' scores."""
 
-    def __init__(self, model_file: Path = DEFAULT_MODEL, *, depth: int = 30) -> None:
+    def __init__(
+        self,
+        model_file: Path = DEFAULT_MODEL,
+        *,
+        depth: int = 30,
+        cross_encoder: CrossEncoder | None = None,
+        cross_depth: int = 5,
+        cross_weight: float = 0.5,
+    ) -> None:
         self.model_file = model_file
         self.depth = depth
+        self.cross_encoder = cross_encoder
+        self.cross_depth = cross_depth
+        self.cross_weight = cross_weight
         self._booster = lightgbm.Booster(model_file=str(model_file))
         names = tuple(self._booster.feature_name())
         if names != FEATURES:
@@ -55,8 +68,26 @@ class Reranker:
         scores = self.scores(query, top, corpus)
         order = sorted(range(len(top)), key=lambda i: (-scores[i], i))
         ranked = [(top[i].chunk, float(scores[i])) for i in order]
+        if self.cross_encoder is not None and len(ranked) > 1:
+            ranked = self._cross_encoded(query, ranked)
         floor = min((s for _, s in ranked), default=0.0)
         return ranked + [(c.chunk, floor - 1.0 - i * 1e-3) for i, c in enumerate(rest)]
+
+    def _cross_encoded(self, query: Query, ranked: list[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
+        """The first `cross_depth` reordered by z-scored model scores blended with the cross-encoder's;
+        they keep the same set of scores (reassigned in the new order), so scores fall with rank."""
+        assert self.cross_encoder is not None
+        head, tail = ranked[: self.cross_depth], ranked[self.cross_depth :]
+        first = np.asarray([s for _, s in head])
+        second = self.cross_encoder.scores(query.normalized, [passage_text(c) for c, _ in head])
+        blended = (1 - self.cross_weight) * _z(first) + self.cross_weight * _z(second)
+        order = sorted(range(len(head)), key=lambda i: (-blended[i], i))
+        return [(head[i][0], float(score)) for i, score in zip(order, first, strict=True)] + tail
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
 
 
 def model_card(model_file: Path = DEFAULT_MODEL) -> dict:

@@ -25,6 +25,10 @@ class QASettings(IndexSettings):
     rerank: bool = True
     rerank_model: Path | None = None
     rerank_depth: int = Field(30, ge=2, le=200)  # candidates the model reorders
+    # The cross-encoder over the reranker's first few (a folder with model_qint8.onnx, tokenizer.json, card.json).
+    cross_encoder_model: Path | None = None
+    cross_encoder_depth: int = Field(5, ge=2, le=50)
+    cross_encoder_weight: float = Field(0.5, ge=0.0, le=1.0)
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM server
     llm_model: str = ""

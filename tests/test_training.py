@@ -10,6 +10,7 @@ from qa.features import FEATURES
 from qa.loaded import open_index
 from qa.rerank import Reranker
 from qa.settings import QASettings
+from tests.conftest import MODEL
 from training.groups import synthetic_groups
 from training.questions import questions_from
 from training.ranker import hit_at_1, save, split_by_document, train
@@ -52,3 +53,33 @@ def test_training_runs_and_writes_a_model_the_reranker_loads(fake_index, tmp_pat
     assert {c.chunk_id for c, _ in ranked} == {c.chunk.chunk_id for c in candidates}
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True) and np.isfinite(scores).all()
+
+
+def test_cross_encoder_training_exports_a_model_the_reranker_blends_in(fake_index, tmp_path) -> None:
+    from qa.cross_encoder import CrossEncoder
+    from training import cross_encoder
+    from training.groups import synthetic_questions
+
+    settings, embedder = fake_index
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    questions = list(synthetic_questions(index, per_chunk=1, sentence_share=0.0, seed=1))[:12]
+    groups = list(cross_encoder.pair_groups(index, Reranker(), questions, negatives=2))
+    assert groups and all(len(g.passages) == 3 for g in groups)
+    model, tokenizer = cross_encoder.train(groups, MODEL, seed=1, epochs=0.5, batch_groups=2, learning_rate=1e-5)
+    assert 0.0 <= cross_encoder.hit_at_1(model, tokenizer, groups[:3]) <= 1.0
+    cross_encoder.export(model, tokenizer, tmp_path / "ce", {"seed": 1})
+    served = CrossEncoder(tmp_path / "ce", threads=1)
+    torch_scores = cross_encoder.scores(model, tokenizer, groups[0].question, list(groups[0].passages))
+    served_scores = served.scores(groups[0].question, list(groups[0].passages))
+    assert served_scores.shape == torch_scores.shape and np.allclose(served_scores, torch_scores, atol=0.15)
+    reranker = Reranker(depth=10, cross_encoder=served, cross_depth=4, cross_weight=0.5)
+    query = index.analyze(groups[0].question)
+    candidates = index.retriever.hybrid_candidates(query, 50)
+    plain = [c.chunk_id for c, _ in Reranker(depth=10).rerank(query, candidates, index.retriever)]
+    blended = reranker.rerank(query, candidates, index.retriever)
+    assert (
+        sorted(c.chunk_id for c, _ in blended[:4]) == sorted(plain[:4])
+        and [c.chunk_id for c, _ in blended[4:]] == plain[4:]
+    )
+    scores = [s for _, s in blended]
+    assert scores == sorted(scores, reverse=True)

@@ -23,7 +23,7 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from indexer.datatypes import Chunk
+from qa.cross_encoder import MODEL_FILE, passage_text
 from qa.loaded import LoadedIndex
 from qa.rerank import Reranker
 from training.groups import labelled_candidates
@@ -39,11 +39,6 @@ class PairGroup:
     question: str
     source: str  # the document the question was made from (held-out splits go by document)
     passages: tuple[str, ...]  # the positive first, then the hard negatives
-
-
-def passage_text(chunk: Chunk) -> str:
-    """What the cross-encoder reads of a chunk: its document title, section and text (normalised)."""
-    return "｜".join(part for part in (chunk.title, chunk.section, chunk.normalized) if part)
 
 
 def pair_groups(
@@ -144,7 +139,7 @@ def export(model: torch.nn.Module, tokenizer, folder: Path, card: dict) -> None:
         output_names=["logits"], dynamic_axes=axes,
         opset_version=17, dynamo=False,
     )  # fmt: skip
-    target = folder / "model_qint8.onnx"
+    target = folder / MODEL_FILE
     quantize_dynamic(full, target, weight_type=QuantType.QInt8, per_channel=True)
     full.unlink()
     tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))

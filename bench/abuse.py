@@ -4,7 +4,7 @@ Starts `python -m service` over a copy of the five reports (API and admin keys s
 every 50 ms while the attacks run one after another, and prints: requests sent, 5xx responses, the
 /healthz p99 during the attacks, the slowest single request (uploads apart), the server's RSS growth,
 whether the corpus and the index agree afterwards, and then the same on a 6 MiB tmpfs that fills up
-(skipped where no tmpfs can be mounted). Bounded: about 1,500 requests, a few minutes.
+(skipped where no tmpfs can be mounted). Bounded: about 500 requests, under a minute.
 
     .venv/bin/python bench/abuse.py --json docs/bench/abuse.json
 """

@@ -32,7 +32,10 @@ _MIN_RELATIVE_SCORE = 0.6  # a sentence must score at least this share of the be
 # With the reranker on, the sentence score is blended half and half with the relevance model's score of the
 # sentence (read as a short passage): 0.5 beat 0 and 1 on citation precision on all three dev sets.
 _SENTENCE_MODEL_WEIGHT = 0.5
-_OTHER_PASSAGE_RELATIVE_SCORE = 0.85  # ... or this share, when it comes from another passage than the best
+_OTHER_PASSAGE_RELATIVE_SCORE = 0.85
+# A heading (short, no clause break) restates the topic; the sentences after it hold the answer.
+_HEADING = re.compile(r"[^，,；;：:]{2,24}[。]?")
+_AFTER_HEADING = 2  # ... or this share, when it comes from another passage than the best
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
 # question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
 _SENTENCE_COSINE_WEIGHT = 0.45
@@ -176,6 +179,8 @@ class Answerer:
         first = sentences[int(order[0])]
         if first.normalized.endswith((":", "：")):  # a list's lead: what answers is its items
             return self._with_items(first, sentences)
+        if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers
+            return self._with_items(first, sentences, limit=_AFTER_HEADING)
         best = float(scores[order[0]])
         chosen = [first]
         length = first.end - first.start
@@ -189,14 +194,14 @@ class Answerer:
             length += sentence.end - sentence.start
         return chosen
 
-    def _with_items(self, lead: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
-        """The lead and the sentences after it in its passage, within the answer length."""
+    def _with_items(self, lead: _Sentence, sentences: list[_Sentence], limit: int | None = None) -> list[_Sentence]:
+        """The lead and the sentences after it in its passage (at most `limit`), within the answer length."""
         chosen = [lead]
         length = lead.end - lead.start
         for sentence in sentences:
             if sentence.hit_rank != lead.hit_rank or sentence.start < lead.end:
                 continue
-            if length + sentence.end - sentence.start > _MAX_ANSWER_CHARS:
+            if length + sentence.end - sentence.start > _MAX_ANSWER_CHARS or len(chosen) - 1 == limit:
                 break
             chosen.append(sentence)
             length += sentence.end - sentence.start

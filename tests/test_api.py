@@ -207,3 +207,10 @@ def test_a_how_many_question_is_declined_when_no_passage_states_such_a_quantity(
     assert answered["answerable"] and "7次" in answered["answer"]
     declined = client.post("/v1/ask", json={"question": "东阿县开展双随机抽查一共罚款多少元？"}).json()
     assert declined["answerable"] is False and declined["citations"] == []
+
+
+def test_a_heading_that_restates_the_question_brings_the_sentences_after_it(client) -> None:
+    body = client.post("/v1/ask", json={"question": "崇川區如何用底線思維強化剛性約束？"}).json()
+    assert body["answerable"] and "底線思維" in body["answer"]
+    assert "守住總量" in body["answer"], "the answer is what follows the heading, not the heading alone"
+    assert len(body["citations"]) == 1, "heading and what follows are one span, one citation"

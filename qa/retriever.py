@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -37,6 +38,9 @@ _NAMED_SHARE = 0.6
 _NAMED_DOCUMENTS = 3
 _NAMED_PASSAGES = 10
 _NAMED_AFTER = 20  # they join after this many candidates, within the reranker's depth
+# A year that names a document: followed (within a few characters) by the kind of document it is.
+_YEAR_NAMING_A_DOCUMENT = re.compile(r"((?:19|20)\d\d)年[^，。？?]{0,6}?(?:政府工作报告|报告|条例|法|规定|办法|决定)")
+_YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
 
 
 class Retriever:
@@ -88,7 +92,8 @@ class Retriever:
         pool = max(self.candidates, top_k * 4)
         if rerank and mode == "hybrid" and self.reranker is not None:
             candidates = self.hybrid_candidates(query, pool, sources)
-            return self._deduplicated(self.reranker.rerank(query, candidates, self), top_k)
+            reranked = self.reranker.rerank(query, candidates, self)
+            return self._deduplicated(self._named_year_first(query, reranked), top_k)
         allowed = self._allowed_rows(sources)
         if mode in ("lexical", "hybrid"):
             lexical = self._lexical(list(query.topic_tokens), allowed, pool)
@@ -103,6 +108,23 @@ class Retriever:
         scores = self._boost_places(scores, query.places)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return self._deduplicated([(self.store.chunks[r], v) for r, v in ranked], top_k)
+
+    def _named_year_first(self, query: Query, ranked: list[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
+        """When the question names a document by its year ("2021年政府工作报告", "2020年修订后的档案法"),
+        the candidates from documents whose title holds that year go first, in the reranker's order: a
+        report of another year says much the same in the same words."""
+        years = set(_YEAR_NAMING_A_DOCUMENT.findall(query.normalized))
+        if not years:
+            return ranked
+        dated = [any(y in self._titles[chunk.source] for y in years) for chunk, _ in ranked]
+        if not any(dated[:_YEAR_WINDOW]):
+            return ranked
+        first = [item for item, d in zip(ranked, dated, strict=True) if d]
+        rest = [item for item, d in zip(ranked, dated, strict=True) if not d]
+        ceiling = max(score for _, score in ranked)
+        # scores keep falling with rank: the dated candidates are lifted above every other one
+        lifted = [(chunk, ceiling + 1.0 + score - first[0][1]) for chunk, score in first]
+        return lifted + rest
 
     def hybrid_candidates(self, query: Query, pool: int, sources: Collection[str] | None = None) -> list[Candidate]:
         """The hybrid ranking's candidates, best first, with the scores a reranker reads."""

@@ -4,8 +4,13 @@ import hashlib
 
 import pytest
 
+from indexer.build import build_index
+from indexer.store import IndexStore
 from qa.features import FEATURES
+from qa.loaded import open_index
 from qa.rerank import DEFAULT_MODEL, Reranker, model_card
+from qa.settings import QASettings
+from tests.conftest import FakeEmbedder, settings_for
 
 
 def test_the_shipped_model_matches_its_card() -> None:
@@ -38,3 +43,38 @@ def test_reranking_reorders_the_top_and_keeps_every_candidate(fake_index) -> Non
     ranked = Reranker(depth=10).rerank(query, candidates, index.retriever)
     assert [c.chunk_id for c, _ in ranked[10:]] == [c.chunk.chunk_id for c in candidates[10:]]
     assert {c.chunk_id for c, _ in ranked[:10]} == {c.chunk.chunk_id for c in candidates[:10]}
+
+
+class _PrefersOtherYears(Reranker):
+    """The shipped model, then the named year's document put last: what a large corpus can do to it."""
+
+    def rerank(self, query, candidates, corpus):
+        ranked = super().rerank(query, candidates, corpus)
+        ordered = sorted(ranked, key=lambda item: item[0].source == "a.txt")
+        return [(chunk, score) for (chunk, _), (_, score) in zip(ordered, ranked, strict=True)]
+
+
+def test_a_document_named_by_its_year_goes_first(tmp_path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "2021年政府工作报告\n延续执行研发费用加计扣除75%政策，将制造业企业加计扣除比例提高到100%。\n", encoding="utf-8"
+    )
+    (corpus / "b.txt").write_text(
+        "2022年政府工作报告\n2021年提出的制造业企业研发费用加计扣除比例提高政策成效明显，今年继续实施。\n",
+        encoding="utf-8",
+    )
+    (corpus / "c.txt").write_text(
+        "2019年统计公报\n全年研发经费投入增长，研发费用加计扣除比例提高。\n", encoding="utf-8"
+    )
+    settings = settings_for(corpus, tmp_path / "index")
+    embedder = FakeEmbedder()
+    build_index(settings, lambda: embedder)
+    store = IndexStore.load(settings.index_dir)
+    index = open_index(store, embedder, QASettings(**settings.model_dump()), None, _PrefersOtherYears())
+    query = index.analyze("2021年政府工作报告把制造业企业研发费用加计扣除比例提高到多少？")
+    hits = index.retriever.search(query, 3, rerank=True)
+    assert hits[0].chunk.source == "a.txt"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    unnamed = index.retriever.search(index.analyze("2019年以来研发费用加计扣除比例提高了吗？"), 3, rerank=True)
+    assert unnamed[-1].chunk.source == "a.txt", "a year that names no document changes nothing"

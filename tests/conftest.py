@@ -8,12 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from indexer.build import build_index
 from indexer.embedders.base import Embedder
 from indexer.embedders.factory import make_embedder
 from indexer.settings import IndexSettings
 from indexer.text import segment
+from service.app import create_app
+from service.config import Settings
 from tests.server import running_service
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,3 +95,14 @@ def live_url(real_index: IndexSettings, tmp_path_factory: pytest.TempPathFactory
     }
     with running_service(env, tmp_path_factory.mktemp("live") / "service.log") as url:
         yield url
+
+
+@pytest.fixture
+def writable_client(fake_index):
+    """The app over the fake index, writes open (as on loopback), uploads up to 64 KiB."""
+    index_settings, embedder = fake_index
+    settings = Settings(
+        **index_settings.model_dump(), build_on_start=False, max_upload_bytes=64 * 1024, open_writes=True
+    )
+    with TestClient(create_app(settings, embedder=embedder)) as test_client:
+        yield test_client

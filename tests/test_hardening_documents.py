@@ -25,13 +25,8 @@ PINYIN_ONLY = "(zhōng)(guó)\n(rén)(mín)".encode()
 
 
 @pytest.fixture
-def client(fake_index):
-    index_settings, embedder = fake_index
-    settings = Settings(
-        **index_settings.model_dump(), build_on_start=False, max_upload_bytes=64 * 1024, open_writes=True
-    )
-    with TestClient(create_app(settings, embedder=embedder)) as test_client:
-        yield test_client
+def client(writable_client):
+    return writable_client
 
 
 def _upload(client, name: str, data: bytes):

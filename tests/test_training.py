@@ -12,7 +12,7 @@ from qa.rerank import Reranker
 from qa.settings import QASettings
 from tests.conftest import MODEL
 from training.groups import synthetic_groups
-from training.questions import questions_from
+from training.questions import questions_from, section_question
 from training.ranker import hit_at_1, save, split_by_document, train
 
 LAW = normalize(
@@ -83,3 +83,15 @@ def test_cross_encoder_training_exports_a_model_the_reranker_blends_in(fake_inde
     )
     scores = [s for _, s in blended]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_a_numbered_heading_gives_a_question_answered_by_what_it_heads() -> None:
+    text = normalize("深化生态文明体制改革。完善主体功能区制度和生态补偿机制，建立资源环境监测预警机制。").text
+    asked = section_question(
+        text, "三、2017年重点工作任务 / （二）深化重要领域和关键环节改革", "政府工作报告", random.Random(2)
+    )
+    assert asked is not None and asked.kind == "section" and "关键环节改革" in asked.question
+    assert asked.question.endswith("？") and not asked.question.endswith("？？")
+    assert asked.answer in text and asked.answer not in asked.question
+    article = "第十七条 档案馆除按照国家有关规定接收移交的档案外"
+    assert section_question(text, article, "档案法", random.Random(2)) is None

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ranker.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
     ranker.add_argument("--per-chunk", type=int, default=2, help="synthetic questions per chunk, at most")
     ranker.add_argument("--sentence-share", type=float, default=0.3, help="chunks that also give a keyword query")
+    ranker.add_argument(
+        "--section-share", type=float, default=0.0, help="chunks under a numbered heading that give a question about it"
+    )
     ranker.add_argument("--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions")
     ranker.add_argument("--rounds", type=int, default=400)
     ranker.add_argument("--work", type=Path, default=ROOT / "var" / "train")
@@ -110,7 +113,10 @@ def _cross_encoder(args: argparse.Namespace) -> int:
 def _ranker(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     index, embedder, counts = _training_index(args)
-    groups = list(synthetic_groups(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed))
+    groups = list(synthetic_groups(
+        index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed,
+        section_share=args.section_share,
+    ))  # fmt: skip
     print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
     if args.cmrc:
         cmrc_settings = QASettings(corpus_dir=CMRC_EVAL.parent / "corpus", index_dir=args.work / "cmrc-index")

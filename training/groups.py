@@ -15,7 +15,7 @@ from indexer.normalize import normalize_query
 from qa.features import Candidate, features
 from qa.loaded import LoadedIndex
 from qa.query import Query
-from training.questions import SyntheticQuestion, questions_from, sentence_query
+from training.questions import SyntheticQuestion, questions_from, section_question, sentence_query
 
 DEPTH = 30  # candidates per question: the reranker's depth at serving time
 
@@ -29,16 +29,21 @@ class Group:
     labels: np.ndarray  # (candidates,)
 
 
-def synthetic_groups(index: LoadedIndex, *, per_chunk: int, sentence_share: float, seed: int) -> Iterator[Group]:
+def synthetic_groups(
+    index: LoadedIndex, *, per_chunk: int, sentence_share: float, seed: int, section_share: float = 0.0
+) -> Iterator[Group]:
     """Groups from questions made out of every chunk of the index (at most `per_chunk` each)."""
-    for question, source in synthetic_questions(index, per_chunk=per_chunk, sentence_share=sentence_share, seed=seed):
+    made = synthetic_questions(
+        index, per_chunk=per_chunk, sentence_share=sentence_share, seed=seed, section_share=section_share
+    )
+    for question, source in made:
         group = _group(index, question, source)
         if group is not None:
             yield group
 
 
 def synthetic_questions(
-    index: LoadedIndex, *, per_chunk: int, sentence_share: float, seed: int
+    index: LoadedIndex, *, per_chunk: int, sentence_share: float, seed: int, section_share: float = 0.0
 ) -> Iterator[tuple[SyntheticQuestion, str]]:
     """(question, the document it was made from) for every chunk of the index, at most `per_chunk` each."""
     rng = random.Random(seed)
@@ -46,6 +51,10 @@ def synthetic_questions(
         made = questions_from(chunk.normalized, chunk.title, rng, limit=per_chunk)
         if rng.random() < sentence_share and (extra := sentence_query(chunk.normalized, chunk.title, rng)):
             made.append(extra)
+        if rng.random() < section_share and (
+            asked := section_question(chunk.normalized, chunk.section, chunk.title, rng)
+        ):
+            made.append(asked)
         for question in made:
             yield question, chunk.source
 

@@ -60,7 +60,7 @@ _SELF_REFERENCE = re.compile(r"本(?:条例|法|办法|规定|细则|决定)")
 @dataclass(frozen=True, slots=True)
 class SyntheticQuestion:
     question: str
-    kind: str  # deadline, figure, date, who, list, sentence
+    kind: str  # deadline, figure, date, who, list, sentence, section
     answer: str  # a span of the passage that answers it (normalised text)
 
 
@@ -91,6 +91,24 @@ def sentence_query(text: str, title: str, rng: random.Random) -> SyntheticQuesti
     if len(words) < 3:
         return None
     return _roughen(SyntheticQuestion("".join(words[:12]), "sentence", sentence[:20]), title, rng)
+
+
+_HEADING_NUMBER = re.compile(r"^[（(]?[一二三四五六七八九十]+[)）、]\s*")
+_SECTION_TEMPLATES = ("{}有哪些具体措施", "在{}方面采取了哪些做法", "如何{}", "{}的主要内容是什么", "{}提出了什么")
+
+
+def section_question(text: str, section: str, title: str, rng: random.Random) -> SyntheticQuestion | None:
+    """A question about what a numbered heading's section says ("如何深化重要领域和关键环节改革"), answered
+    by a passage under the heading that does not merely repeat it; None when the section is no such heading."""
+    heading = section.split(" / ")[-1]
+    if not _HEADING_NUMBER.match(heading):
+        return None  # an article's first sentence or no heading: no topic to ask about
+    topic = re.split(r"[，,。；;]", _HEADING_NUMBER.sub("", heading), maxsplit=1)[0].strip()
+    body = [text[a:b] for a, b in split_sentences(text) if topic not in text[a:b] and b - a >= 12]
+    if not 4 <= len(topic) <= 24 or not body:
+        return None
+    question = rng.choice(_SECTION_TEMPLATES).format(topic)
+    return _roughen(SyntheticQuestion(question, "section", body[0][:16]), title, rng)
 
 
 def _rule_questions(sentence: str) -> list[SyntheticQuestion]:

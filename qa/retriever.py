@@ -16,7 +16,7 @@ from indexer.normalize import normalize_query
 from indexer.store import IndexStore
 from indexer.text import key_terms, sub_words
 from qa.features import Candidate
-from qa.fusion import fuse
+from qa.fusion import fuse, top_rows
 from qa.query import Query
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ class Retriever:
             masked = np.zeros_like(scores)
             masked[allowed] = scores[allowed]
             scores = masked
-        top = np.argsort(-scores, kind="stable")[:pool]
+        top = top_rows(scores, pool)
         return {int(r): float(scores[r]) for r in top if scores[r] > 0}
 
     def _dense(self, vector: np.ndarray, allowed: np.ndarray | None, pool: int) -> dict[int, float]:

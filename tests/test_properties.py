@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from indexer.datatypes import Document
 from indexer.extract import SUFFIXES
 from indexer.normalize import normalize, normalize_query
 from qa.corpus import UnsafeName, safe_source
+from qa.fusion import top_rows
 
 # Arbitrary Unicode, plus text built from what real reports hold: CJK in both scripts, pinyin
 # annotations, mojibake-like "?", full-width punctuation, headings, blank lines and placeholders.
@@ -80,3 +82,9 @@ def test_upload_names_never_leave_the_corpus_root(stem, suffix):
     assert "/" not in source and "\\" not in source and "\x00" not in source
     assert not source.startswith(".") and source not in ("..", ".")
     assert source.endswith(SUFFIXES) and len(source) <= 120
+
+
+@given(st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=60), st.integers(min_value=0, max_value=70))
+def test_top_rows_equals_the_stable_full_sort(values, k) -> None:
+    scores = np.asarray(values, dtype=np.float64)
+    assert top_rows(scores, k).tolist() == np.argsort(-scores, kind="stable")[:k].tolist()

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from contextlib import suppress
 
 from fastapi import Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import Settings
@@ -128,12 +129,12 @@ class RateLimiter:
 
 
 class RequestLimits:
-    """ASGI middleware: headers over their limit get 431, bodies over theirs 413, before the app sees them.
+    """ASGI middleware: headers over their limit get 431, bodies over theirs 413.
 
     A declared Content-Length is checked up front; the refused body is then read and discarded (up
     to a bound) so that clients that send the whole body before reading (urllib, requests) get the
-    413 rather than a reset connection. A chunked body (no length) is read here up to the limit and
-    handed on whole. Document uploads have their own, larger limit.
+    413 rather than a reset connection. A chunked body (no length) is counted while the app reads
+    it. Document uploads have their own, larger limit.
     """
 
     def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int, max_headers: int) -> None:
@@ -161,23 +162,28 @@ class RequestLimits:
                 return
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:
+        # A chunked body (no length) is counted as the app reads it, never buffered here: a route's
+        # dependencies (the admin check of an upload) run before the body is read at all.
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
             message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            body += message.get("body", b"")
-            if len(body) > limit:
-                await _refuse(send, 413, "payload_too_large", f"request body larger than {limit} bytes")
-                return
-            if not message.get("more_body", False):
-                break
-        whole: list[Message] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
 
-        async def replay() -> Message:
-            return whole.pop() if whole else await receive()
+        await self.app(scope, counted, send)
 
-        await self.app(scope, replay, send)
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` past the limit; an HTTPException, so FastAPI's body parsing passes it on
+    and the error handlers turn it into the JSON 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
 
 
 _DRAIN_BYTES = 64 << 20  # a refused body up to this size is read and discarded before the 413 ...

@@ -172,3 +172,22 @@ def test_the_rate_limiter_keeps_a_bounded_number_of_clients():
     for i in range(30_000):
         limiter.acquire(f"ip:{i}")
     assert len(limiter) == 100
+
+
+def test_a_chunked_upload_is_authorised_before_its_body_is_read_and_bounded_after(fake_index):
+    pulled: list[int] = []
+
+    def body():
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        for i in range(400):
+            pulled.append(i)
+            yield "东平县营商环境评估通知。".encode() * 4000  # 144 KB a piece, 57 MB in all
+        yield b"\r\n--b--\r\n"
+
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    with _client(fake_index, admin_api_keys=[ADMIN], max_upload_bytes=1 << 20) as client:
+        refused = client.post("/v1/documents", content=body(), headers={**headers, **_bearer("wrong")})
+        assert_error(refused, 401, "unauthorized")
+        assert len(pulled) < 5, "the body was read before the key was checked"
+        too_large = client.post("/v1/documents", content=body(), headers={**headers, **_bearer(ADMIN)})
+        assert_error(too_large, 413, "payload_too_large")

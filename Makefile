@@ -6,7 +6,7 @@ MODEL_DIR := models/m3e-small
 MODEL := $(MODEL_DIR)/onnx/export.json
 STAMP := $(VENV)/.installed
 
-.PHONY: install index run test browser clean
+.PHONY: install index run test browser e2e clean
 
 install: $(STAMP) $(MODEL)
 
@@ -38,6 +38,19 @@ test: install browser
 browser:
 	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+# Open WebUI end to end (too heavy for CI): its own venv, torch first as above; screenshots to docs/e2e/.
+E2E_VENV := var/e2e/venv
+OPEN_WEBUI := $(E2E_VENV)/bin/open-webui
+
+e2e: install browser $(OPEN_WEBUI)
+	RAGQA_OPEN_WEBUI=$(OPEN_WEBUI) $(PY) -m pytest -q tests/e2e
+
+$(OPEN_WEBUI):
+	test -x $(E2E_VENV)/bin/python || $(PYTHON) -m venv $(E2E_VENV)
+	$(E2E_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(E2E_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(E2E_VENV)/bin/python -m pip install --quiet open-webui==0.12.4
 
 clean:
 	rm -rf var test-artifacts

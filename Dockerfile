@@ -21,12 +21,13 @@ COPY indexer indexer
 COPY qa qa
 COPY service service
 COPY eval eval
-# The core dependencies only: no `export` extra, so neither torch nor sentence-transformers. An
+# The core dependencies and the Milvus client; no `export` extra, so neither torch nor sentence-transformers. An
 # optional build secret `ca` (a CA bundle) lets pip through a TLS-inspecting proxy, as on the build
 # machines here; the bundle is mounted for this step only and never stored in a layer.
+# hadolint ignore=DL3013
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
- && pip install . \
+ && pip install ".[milvus]" \
  && ! python -c "import torch" 2>/dev/null
 
 FROM runtime-base

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from indexer.extract import SUFFIXES, UndecodableFile
 from indexer.lexical import LexicalIndex
 from indexer.manifest import Chunking, Manifest, ModelInfo, incompatibilities
 from indexer.settings import IndexSettings
-from indexer.store import IndexNotFound, IndexStore
+from indexer.store import IndexNotFound, IndexStore, current_version_name
 from indexer.text import segment
 from indexer.text_cache import TextCache
 
@@ -76,22 +76,29 @@ def build_index(
         documents, skipped = _read_corpus(settings.corpus_dir, cache)
         plan = _Plan(documents, previous, settings)
         embedder = make_embedder() if plan.fresh_chunks else None
-        if embedder and previous and incompatibilities(previous.manifest, settings, dimension=embedder.dimension):
+        if embedder and previous and incompatibilities(
+            previous.manifest, settings, dimension=embedder.dimension, reusing=True
+        ):
             plan = _Plan(documents, None, settings)  # vectors of two spaces cannot mix: embed everything
         skipped |= plan.chunkless
         if not plan.documents:
             raise ValueError(f"no readable {', '.join(SUFFIXES)} files with text in {settings.corpus_dir}")
         vectors, tokens, chunks = plan.assemble(embedder, progress)
-        dense = DenseIndex.build(vectors, settings.hnsw_threshold)
-        store = IndexStore(
-            manifest=_manifest(settings, plan.documents, skipped, len(chunks), vectors.shape[1], dense.kind),
-            documents={d.source: d for d in plan.documents},
-            chunks=chunks,
-            tokens=tokens,
-            dense=dense,
-            lexical=LexicalIndex.build(tokens),
-        )
+        manifest = _manifest(settings, plan.documents, skipped, len(chunks), vectors.shape[1])
+        if settings.vector_store == "milvus":
+            store = _milvus_store(settings, manifest, plan.documents, chunks, tokens, vectors)
+        else:
+            dense = DenseIndex.build(vectors, settings.hnsw_threshold)
+            documents_by_source = {d.source: d for d in plan.documents}
+            store = IndexStore(manifest, documents_by_source, chunks, tokens, dense, LexicalIndex.build(tokens))
+        served = current_version_name(settings.index_dir)
         store.save(settings.index_dir)
+        if store.manifest.store == "milvus":
+            from indexer.milvus import make_current
+
+            # the alias names the new version; the one replicas may still serve keeps its collection
+            kept = {served} if served else set()
+            make_current(settings.milvus_uri, settings.milvus_collection, store.version, keep=kept)
         cache.prune({d.sha256 for d in documents} | set(skipped.values()))
     report = plan.report(store.version, sorted(skipped))
     report.seconds = time.perf_counter() - started
@@ -232,7 +239,7 @@ def _reusable_previous(settings: IndexSettings, dimension: int | None) -> IndexS
     except Exception:  # a damaged index is rebuilt from scratch rather than trusted
         logger.warning("previous index at %s could not be read; rebuilding everything", settings.index_dir)
         return None
-    reasons = incompatibilities(previous.manifest, settings, dimension=dimension)
+    reasons = incompatibilities(previous.manifest, settings, dimension=dimension, reusing=True)
     if reasons:
         logger.info("not reusing the previous index: %s", "; ".join(reasons))
         return None
@@ -244,8 +251,29 @@ def corpus_files(corpus_dir: Path) -> dict[str, str]:
     return {source: sha256_bytes(path.read_bytes()) for path, source in iter_corpus_files(corpus_dir)}
 
 
+def _milvus_store(
+    settings: IndexSettings,
+    manifest: Manifest,
+    documents: list[Document],
+    chunks: list[Chunk],
+    tokens: list[list[str]],
+    vectors: np.ndarray,
+) -> IndexStore:
+    """A store whose vectors and BM25 index are the version's new Milvus collection (written before the
+    manifest, so a killed build leaves only a collection the next build drops)."""
+    from indexer.milvus import MilvusDense, MilvusLexical, write_version
+
+    uri, prefix = settings.milvus_uri, settings.milvus_collection
+    name = write_version(uri, prefix, manifest.index_version, vectors, tokens, [c.source for c in chunks],
+                         hnsw=manifest.dense_kind == "hnsw")  # fmt: skip
+    lexical_engine = {**manifest.lexical, "library": "Milvus BM25 (full-text search over the same tokens)"}
+    manifest = replace(manifest, store="milvus", milvus_uri=uri, milvus_collection=name, lexical=lexical_engine)
+    dense, lexical = MilvusDense(uri, name, len(chunks), vectors.shape[1]), MilvusLexical(uri, name, tokens)
+    return IndexStore(manifest, {d.source: d for d in documents}, chunks, tokens, dense, lexical)
+
+
 def _manifest(
-    settings: IndexSettings, documents: list[Document], skipped: dict[str, str], chunks: int, dimension: int, kind: str
+    settings: IndexSettings, documents: list[Document], skipped: dict[str, str], chunks: int, dimension: int
 ) -> Manifest:
     files = {d.source: d.sha256 for d in documents}
     chunking = Chunking.of(settings)
@@ -256,7 +284,7 @@ def _manifest(
         created_at=now.isoformat(timespec="seconds"),
         model=ModelInfo(settings.embedding_model, settings.embedding_variant, dimension),
         chunking=chunking,
-        dense_kind=kind,
+        dense_kind="hnsw" if chunks > settings.hnsw_threshold else "flat",
         hnsw_threshold=settings.hnsw_threshold,
         documents=len(documents),
         chunks=chunks,

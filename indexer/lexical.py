@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
+
+
+class DocumentFrequencies:
+    """How many chunks hold each token, for weighing a question's terms (whatever engine ranks)."""
+
+    def __init__(self, token_lists: Sequence[Sequence[str]]) -> None:
+        self._size = len(token_lists)
+        self._counts = Counter(t for tokens in token_lists for t in set(tokens))
+
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency; a token no chunk contains weighs the most."""
+        return math.log((self._size + 1) / (self._counts.get(token, 0) + 0.5))
 
 
 class LexicalIndex:
@@ -16,7 +29,7 @@ class LexicalIndex:
     def __init__(self, bm25: bm25s.BM25, token_lists: list[list[str]]) -> None:
         self._bm25 = bm25
         self.size = len(token_lists)
-        self._document_frequency = Counter(t for tokens in token_lists for t in set(tokens))
+        self.idf = DocumentFrequencies(token_lists).idf
 
     @classmethod
     def build(cls, token_lists: list[list[str]]) -> LexicalIndex:
@@ -32,9 +45,14 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
-    def idf(self, token: str) -> float:
-        """Smoothed inverse document frequency; a token no chunk contains weighs the most."""
-        return math.log((self.size + 1) / (self._document_frequency.get(token, 0) + 0.5))
+    def top(self, query_tokens: list[str], pool: int, allowed: np.ndarray | None = None) -> dict[int, float]:
+        """row -> BM25 score of the best `pool` chunks (within `allowed` rows) that match at all."""
+        scores = self.scores(query_tokens)
+        if allowed is not None:
+            masked = np.zeros_like(scores)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        return {int(r): float(scores[r]) for r in top_rows(scores, pool) if scores[r] > 0}
 
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory), show_progress=False)
@@ -42,3 +60,17 @@ class LexicalIndex:
     @classmethod
     def load(cls, directory: Path, token_lists: list[list[str]]) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(directory), show_progress=False), token_lists)
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the k highest scores, best first, ties by row: what `argsort(-scores, stable)[:k]` gives,
+    without sorting the whole array (at 257,000 chunks the full sort was most of a lexical search)."""
+    n = len(scores)
+    if k >= n:
+        return np.argsort(-scores, kind="stable")
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = np.partition(scores, n - k)[n - k]  # the k-th largest value
+    above = np.flatnonzero(scores > kth)
+    rows = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
+    return rows[np.lexsort((rows, -scores[rows]))]

@@ -57,6 +57,9 @@ class Manifest:
     normalization: dict[str, Any] = field(default_factory=lambda: dict(NORMALIZATION))
     lexical: dict[str, str] = field(default_factory=lambda: dict(LEXICAL))
     format_version: int = FORMAT_VERSION
+    store: str = "faiss"  # or "milvus": the vectors and BM25 index live in milvus_collection at milvus_uri
+    milvus_uri: str = ""
+    milvus_collection: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout on disk (format 1; `chunking.version` was added, read as 1 where absent)."""
@@ -67,12 +70,17 @@ class Manifest:
             "model": asdict(self.model),
             "normalization": self.normalization,
             "chunking": asdict(self.chunking),
-            "dense": {"kind": self.dense_kind, "hnsw_threshold": self.hnsw_threshold},
+            "dense": {"kind": self.dense_kind, "hnsw_threshold": self.hnsw_threshold, **self._store_dict()},
             "lexical": self.lexical,
             "counts": {"documents": self.documents, "chunks": self.chunks},
             "files": self.files,
             "skipped": self.skipped,
         }
+
+    def _store_dict(self) -> dict[str, str]:
+        if self.store == "faiss":
+            return {}  # as manifests before Milvus
+        return {"store": self.store, "milvus_uri": self.milvus_uri, "milvus_collection": self.milvus_collection}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -94,6 +102,9 @@ class Manifest:
             normalization=dict(data["normalization"]),
             lexical=dict(data["lexical"]),
             format_version=int(data["format_version"]),
+            store=str(data["dense"].get("store", "faiss")),
+            milvus_uri=str(data["dense"].get("milvus_uri", "")),
+            milvus_collection=str(data["dense"].get("milvus_collection", "")),
         )
 
 
@@ -104,13 +115,16 @@ def incompatibilities(
     dimension: int | None = None,
     corpus_files: dict[str, str] | None = None,
     serving: bool = False,
+    reusing: bool = False,
 ) -> list[str]:
     """Why the index cannot serve as the settings ask (empty: it can).
 
     `dimension` is the loaded embedder's, when one is; `corpus_files` (source -> sha256) is the
     corpus as it is now, when the caller read it. With `serving`, only what makes answers wrong
     counts (another model, variant, dimension or normaliser): other chunking only makes the index
-    stale, and a stale index is still served until a build replaces it.
+    stale, and a stale index is still served until a build replaces it. With `reusing` (the build asks
+    whether chunks and vectors can be reused), where they are stored does not count: a build moving an
+    index between FAISS and Milvus copies its vectors instead of embedding again.
     """
     reasons = []
     model = manifest.model
@@ -133,6 +147,15 @@ def incompatibilities(
             f"the index was chunked at {chunking.size}/{chunking.overlap} characters, "
             f"the settings ask for {wanted.size}/{wanted.overlap}"
         )
+    if reusing:
+        pass
+    elif manifest.store != settings.vector_store:
+        reasons.append(f"the index lives in {manifest.store}, the settings ask for {settings.vector_store}")
+    elif manifest.store == "milvus" and manifest.milvus_uri != settings.milvus_uri:
+        reasons.append(f"the index lives in the Milvus at {manifest.milvus_uri}, not {settings.milvus_uri}")
+    elif manifest.store == "milvus" and not manifest.milvus_collection.startswith(f"{settings.milvus_collection}_"):
+        reasons.append(f"the index is the Milvus collection {manifest.milvus_collection}, "
+                       f"the settings ask for the prefix {settings.milvus_collection}")  # fmt: skip
     if chunking.version != wanted.version:
         reasons.append(f"the index was chunked by chunker version {chunking.version}, this is version {wanted.version}")
     known = {**manifest.files, **manifest.skipped}

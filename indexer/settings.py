@@ -27,6 +27,12 @@ class IndexSettings(BaseSettings):
     chunk_size: int = Field(200, ge=20, le=4000)  # target characters per chunk
     chunk_overlap: int = Field(40, ge=0, le=2000)  # characters shared by neighbouring chunks
     hnsw_threshold: int = Field(50_000, ge=1)  # above this many chunks the dense index is HNSW
+    # Where the vectors and the BM25 index live: FAISS and bm25s files in index_dir, or Milvus (a file path
+    # for embedded Milvus Lite, or http://HOST:19530), one collection per version named "<prefix>_<version>",
+    # with the alias "<prefix>" on the current one. Each index sharing a Milvus needs its own prefix.
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = "var/milvus.db"
+    milvus_collection: str = Field("report_qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 
     @property
     def seed_folder(self) -> Path | None:

@@ -16,12 +16,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexer.datatypes import Chunk, Document
 from indexer.dense import DenseIndex
 from indexer.lexical import LexicalIndex
 from indexer.manifest import FORMAT_VERSION, Manifest
+
+if TYPE_CHECKING:
+    from indexer.milvus import MilvusDense, MilvusLexical
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +44,8 @@ class IndexStore:
     documents: dict[str, Document]
     chunks: list[Chunk]  # row i of both indexes is chunks[i]
     tokens: list[list[str]]
-    dense: DenseIndex
-    lexical: LexicalIndex
+    dense: DenseIndex | MilvusDense
+    lexical: LexicalIndex | MilvusLexical
 
     @property
     def version(self) -> str:
@@ -58,8 +61,9 @@ class IndexStore:
             _write_jsonl(staging / "documents.jsonl", (_document_dict(d) for d in self.documents.values()))
             _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in self.chunks))
             _write_jsonl(staging / "tokens.jsonl", self.tokens)
-            self.dense.save(staging / "dense.faiss")
-            self.lexical.save(staging / "lexical")
+            if isinstance(self.dense, DenseIndex) and isinstance(self.lexical, LexicalIndex):
+                self.dense.save(staging / "dense.faiss")
+                self.lexical.save(staging / "lexical")  # with Milvus, the build wrote its collection already
             _write_json(staging / "manifest.json", self.manifest.to_dict())  # written last: marks a whole version
         except BaseException:  # a full disk, say: the staging folder must not stay behind
             shutil.rmtree(staging, ignore_errors=True)
@@ -79,11 +83,29 @@ class IndexStore:
         documents = {d["source"]: Document(**d) for d in _read_jsonl(folder / "documents.jsonl")}
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
         tokens = list(_read_jsonl(folder / "tokens.jsonl"))
-        dense = DenseIndex.load(folder / "dense.faiss")
-        lexical = LexicalIndex.load(folder / "lexical", tokens)
+        dense: DenseIndex | MilvusDense
+        lexical: LexicalIndex | MilvusLexical
+        if manifest.store == "milvus":
+            from indexer.milvus import MilvusDense, MilvusLexical, client  # pymilvus only where Milvus is used
+
+            milvus = client(manifest.milvus_uri)
+            if not milvus.has_collection(manifest.milvus_collection):
+                raise IndexNotFound(f"index at {folder}: Milvus has no collection {manifest.milvus_collection}")
+            milvus.load_collection(manifest.milvus_collection)  # searchable (a no-op when loaded already)
+            dense = MilvusDense(manifest.milvus_uri, manifest.milvus_collection, len(chunks), manifest.model.dimension)
+            lexical = MilvusLexical(manifest.milvus_uri, manifest.milvus_collection, tokens)
+        else:
+            dense = DenseIndex.load(folder / "dense.faiss")
+            lexical = LexicalIndex.load(folder / "lexical", tokens)
         if not len(chunks) == len(tokens) == dense.size:
             raise IndexNotFound(f"index at {folder} is inconsistent; rebuild it")
         return cls(manifest, documents, chunks, tokens, dense, lexical)
+
+
+def current_version_name(index_dir: Path) -> str | None:
+    """The version the `current` link names, whole or not (None without a link)."""
+    link = index_dir / CURRENT
+    return link.resolve().name if link.is_symlink() else None
 
 
 def current_version_dir(index_dir: Path) -> Path:

@@ -20,17 +20,3 @@ def max_scaled(values: np.ndarray) -> np.ndarray:
 def fuse(lexical: np.ndarray, dense: np.ndarray, dense_weight: float) -> np.ndarray:
     """The hybrid score of row-aligned candidates: a weighted sum of both scores, each scaled to 0..1."""
     return dense_weight * min_max(dense) + (1 - dense_weight) * max_scaled(lexical)
-
-
-def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """The rows of the k highest scores, best first, ties by row: what `argsort(-scores, stable)[:k]` gives,
-    without sorting the whole array (at 257,000 chunks the full sort was most of a lexical search)."""
-    n = len(scores)
-    if k >= n:
-        return np.argsort(-scores, kind="stable")
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    kth = np.partition(scores, n - k)[n - k]  # the k-th largest value
-    above = np.flatnonzero(scores > kth)
-    rows = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
-    return rows[np.lexsort((rows, -scores[rows]))]

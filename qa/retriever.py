@@ -16,7 +16,7 @@ from indexer.normalize import normalize_query
 from indexer.store import IndexStore
 from indexer.text import key_terms, sub_words
 from qa.features import Candidate
-from qa.fusion import fuse, top_rows
+from qa.fusion import fuse
 from qa.query import Query
 
 if TYPE_CHECKING:
@@ -204,13 +204,7 @@ class Retriever:
         return self.store.lexical.idf(term)
 
     def _lexical(self, tokens: list[str], allowed: np.ndarray | None, pool: int) -> dict[int, float]:
-        scores = self.store.lexical.scores(tokens)
-        if allowed is not None:
-            masked = np.zeros_like(scores)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        top = top_rows(scores, pool)
-        return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+        return self.store.lexical.top(tokens, pool, allowed)
 
     def _dense(self, vector: np.ndarray, allowed: np.ndarray | None, pool: int) -> dict[int, float]:
         if allowed is not None and len(allowed) <= pool:

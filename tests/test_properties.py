@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from indexer.chunking import split_document
 from indexer.datatypes import Document
 from indexer.extract import SUFFIXES
+from indexer.lexical import top_rows
 from indexer.normalize import normalize, normalize_query
 from qa.corpus import UnsafeName, safe_source
-from qa.fusion import top_rows
 
 # Arbitrary Unicode, plus text built from what real reports hold: CJK in both scripts, pinyin
 # annotations, mojibake-like "?", full-width punctuation, headings, blank lines and placeholders.

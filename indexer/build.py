@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,10 @@ class BuildReport:
     chunks_reused: int = 0
     characters_embedded: int = 0
     seconds: float = 0.0
+    # Where the time went and how memory grew: seconds per stage, and the process's peak RSS (MB)
+    # at the end of each stage, in stage order (read, chunk, embed, tokenize, dense, lexical, write).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (
@@ -70,29 +75,39 @@ def build_index(
     """
     started = time.perf_counter()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
+    clock = _StageClock()
     with _build_lock(settings.index_dir):
         previous = _reusable_previous(settings, dimension)
         cache = TextCache(text_cache_dir(settings))
-        documents, skipped = _read_corpus(settings.corpus_dir, cache)
-        plan = _Plan(documents, previous, settings)
+        with clock.stage("read"):
+            documents, skipped = _read_corpus(settings.corpus_dir, cache)
+        with clock.stage("chunk"):
+            plan = _Plan(documents, previous, settings)
         embedder = make_embedder() if plan.fresh_chunks else None
         if embedder and previous and incompatibilities(
             previous.manifest, settings, dimension=embedder.dimension, reusing=True
         ):
-            plan = _Plan(documents, None, settings)  # vectors of two spaces cannot mix: embed everything
+            with clock.stage("chunk"):
+                plan = _Plan(documents, None, settings)  # vectors of two spaces cannot mix: embed everything
         skipped |= plan.chunkless
         if not plan.documents:
             raise ValueError(f"no readable {', '.join(SUFFIXES)} files with text in {settings.corpus_dir}")
-        vectors, tokens, chunks = plan.assemble(embedder, progress)
+        vectors, tokens, chunks = plan.assemble(embedder, progress, clock)
         manifest = _manifest(settings, plan.documents, skipped, len(chunks), vectors.shape[1])
+        documents_by_source = {d.source: d for d in plan.documents}
         if settings.vector_store == "milvus":
-            store = _milvus_store(settings, manifest, plan.documents, chunks, tokens, vectors)
+            with clock.stage("dense"):
+                store = _milvus_store(settings, manifest, documents_by_source, chunks, tokens, vectors)
         else:
-            dense = DenseIndex.build(vectors, settings.hnsw_threshold)
-            documents_by_source = {d.source: d for d in plan.documents}
-            store = IndexStore(manifest, documents_by_source, chunks, tokens, dense, LexicalIndex.build(tokens))
+            with clock.stage("dense"):
+                dense = DenseIndex.build(vectors, settings.hnsw_threshold)
+            del vectors  # FAISS holds its own copy: the matrix must not outlive it into the lexical build
+            with clock.stage("lexical"):
+                lexical = LexicalIndex.build(tokens)
+            store = IndexStore(manifest, documents_by_source, chunks, tokens, dense, lexical)
         served = current_version_name(settings.index_dir)
-        store.save(settings.index_dir)
+        with clock.stage("write"):
+            store.save(settings.index_dir)
         if store.manifest.store == "milvus":
             from indexer.milvus import make_current
 
@@ -102,6 +117,7 @@ def build_index(
         cache.prune({d.sha256 for d in documents} | set(skipped.values()))
     report = plan.report(store.version, sorted(skipped))
     report.seconds = time.perf_counter() - started
+    report.stage_seconds, report.peak_rss_mb = clock.seconds, clock.peak_rss_mb
     return report
 
 
@@ -113,6 +129,29 @@ def indexed_text(chunk: Chunk) -> str:
         if section and not chunk.normalized.startswith(section[:8])
         else chunk.normalized
     )
+
+
+class _StageClock:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak_rss_mb: dict[str, int] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 3)
+        self.peak_rss_mb[name] = _peak_rss_mb()
+
+
+def _peak_rss_mb() -> int:
+    """VmHWM of this process (Linux), 0 where unknown."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(match.group(1)) // 1024 if match else 0
 
 
 class _Plan:
@@ -144,11 +183,16 @@ class _Plan:
         """How many chunks need embedding."""
         return sum(len(c) for c in self._chunks.values())
 
-    def assemble(self, embedder: Embedder | None, progress: bool) -> tuple[np.ndarray, list[list[str]], list[Chunk]]:
+    def assemble(
+        self, embedder: Embedder | None, progress: bool, clock: _StageClock
+    ) -> tuple[np.ndarray, list[list[str]], list[Chunk]]:
         """Vectors, tokens and chunks of the whole corpus, in document order, row-aligned."""
         old_rows = self._old_rows()
         fresh = [c for doc in self.documents if doc.source not in self.reused for c in self._chunks[doc.source]]
-        fresh_vectors = _embed([indexed_text(c) for c in fresh], embedder, progress) if fresh else None
+        with clock.stage("embed"):
+            fresh_vectors = _embed([indexed_text(c) for c in fresh], embedder, progress) if fresh else None
+        with clock.stage("tokenize"):
+            tokens_of = {c.chunk_id: segment(indexed_text(c)) for c in fresh}
         fresh_row = {c.chunk_id: i for i, c in enumerate(fresh)}
         chunks: list[Chunk] = []
         tokens: list[list[str]] = []
@@ -164,7 +208,7 @@ class _Plan:
             else:
                 new = self._chunks[doc.source]
                 chunks += new
-                tokens += [segment(indexed_text(c)) for c in new]
+                tokens += [tokens_of[c.chunk_id] for c in new]
                 if new and fresh_vectors is not None:
                     parts.append(fresh_vectors[[fresh_row[c.chunk_id] for c in new]])
         self.embedded = len(fresh)
@@ -254,7 +298,7 @@ def corpus_files(corpus_dir: Path) -> dict[str, str]:
 def _milvus_store(
     settings: IndexSettings,
     manifest: Manifest,
-    documents: list[Document],
+    documents: dict[str, Document],
     chunks: list[Chunk],
     tokens: list[list[str]],
     vectors: np.ndarray,
@@ -269,7 +313,7 @@ def _milvus_store(
     lexical_engine = {**manifest.lexical, "library": "Milvus BM25 (full-text search over the same tokens)"}
     manifest = replace(manifest, store="milvus", milvus_uri=uri, milvus_collection=name, lexical=lexical_engine)
     dense, lexical = MilvusDense(uri, name, len(chunks), vectors.shape[1]), MilvusLexical(uri, name, tokens)
-    return IndexStore(manifest, {d.source: d for d in documents}, chunks, tokens, dense, lexical)
+    return IndexStore(manifest, documents, chunks, tokens, dense, lexical)
 
 
 def _manifest(

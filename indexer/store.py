@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ class IndexStore:
         manifest = _read_manifest(folder)
         documents = {d["source"]: Document(**d) for d in _read_jsonl(folder / "documents.jsonl")}
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
-        tokens = list(_read_jsonl(folder / "tokens.jsonl"))
+        tokens = [[sys.intern(t) for t in row] for row in _read_jsonl(folder / "tokens.jsonl")]  # as segment()
         dense: DenseIndex | MilvusDense
         lexical: LexicalIndex | MilvusLexical
         if manifest.store == "milvus":

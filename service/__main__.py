@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         port=settings.port,
         log_level="info",
         access_log=settings.access_log,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

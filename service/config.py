@@ -33,6 +33,9 @@ class Settings(QASettings):
     # The service's address as users reach it (behind a proxy, say), for the links in chat citations;
     # unset: the request's own base URL.
     public_url: str | None = None
+    # Proxies whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips): behind a gateway, per-IP
+    # limits and logs see the real client. "*" only where nothing but the gateway reaches the service.
+    forwarded_allow_ips: str = "127.0.0.1"
     cors_origins: CommaList = []  # browser origins allowed to call the API, e.g. https://chat.example.org
     access_log: bool = False  # uvicorn's per-request line; the service logs each search and ask itself
     max_body_bytes: int = Field(1 << 20, ge=1024)  # JSON request bodies

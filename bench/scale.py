@@ -80,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
            "RAGQA_QUERY_CACHE": "0", "RAGQA_RELOAD_INTERVAL": "0"}  # fmt: skip
     process, url = start_service(env, Path("/tmp/bench-scale-service.log"), timeout=600)
     try:
-        rss_ready = _memory_mb(process.pid)
+        rss_ready = memory_mb(process.pid)
         rows = []
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             row = asyncio.run(load_level(url, "/v1/search", queries, concurrency, args.requests, 300.0))
             rows.append(row)
             print(json.dumps(row), flush=True)
-        memory = {"after_start": rss_ready, "after_load": _memory_mb(process.pid)}
+        memory = {"after_start": rss_ready, "after_load": memory_mb(process.pid)}
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _memory_mb(pid: int) -> dict[str, int]:
+def memory_mb(pid: int) -> dict[str, int]:
     """VmRSS (resident now, the memory-mapped vectors' pages included), VmHWM (peak) and RssAnon (private)."""
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

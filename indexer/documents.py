@@ -19,7 +19,6 @@ logger = logging.getLogger(__name__)
 
 _TITLE_CHARS = 40
 _TITLE_END = re.compile(r"[。；;！？!?]")
-_CLAUSE_END = re.compile(r"[，,、：:]")
 
 
 def read_document(path: Path, source: str, cache: TextCache | None = None) -> Document:
@@ -76,17 +75,8 @@ def guess_title(text: str, source: str) -> str:
     for line in display_text(text[:2000]).splitlines():
         line = _TITLE_END.split(line.strip().lstrip("#").strip(), maxsplit=1)[0].strip()
         if line:
-            return _within_title_length(line)
+            return line[:_TITLE_CHARS]
     return Path(source).stem
-
-
-def _within_title_length(line: str) -> str:
-    """A long first sentence cut after its last whole clause that fits (else at the limit): a title
-    reads "东阿县委编办高度重视机构编制法治建设", not a phrase broken mid-word."""
-    if len(line) <= _TITLE_CHARS:
-        return line
-    clauses = [m.start() for m in _CLAUSE_END.finditer(line, 0, _TITLE_CHARS + 1)]
-    return line[: clauses[-1]] if clauses and clauses[-1] >= _TITLE_CHARS // 4 else line[:_TITLE_CHARS]
 
 
 def sha256_bytes(data: bytes) -> str:

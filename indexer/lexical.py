@@ -1,4 +1,5 @@
-"""BM25 over jieba tokens (bm25s), scoring every chunk so it can be fused and filtered."""
+"""BM25 over jieba tokens (bm25s: every chunk's weight of every token it holds, precomputed in a
+token-major sparse matrix, so a query adds up its tokens' postings only)."""
 
 from __future__ import annotations
 

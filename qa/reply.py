@@ -15,7 +15,8 @@ _REFERENCES = {"zh-Hans": "参考资料：", "zh-Hant": "參考資料：", "en":
 _QUOTE_CHARS = 80
 _SENTENCE_END = re.compile(r"[。！？；!?;]")
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
-_TITLE_CHARS = 60
+_TITLE_CHARS = 30
+_CLAUSE_END = re.compile(r"[，,、：:]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,11 @@ def clean_title(title: str) -> str:
     """A document title readable in a list: pinyin annotations and mojibake gone, one line, bounded."""
     line = next((part.strip() for part in display_text(title).splitlines() if part.strip()), "")
     line = line.lstrip("#").strip()
-    return line if len(line) <= _TITLE_CHARS else line[:_TITLE_CHARS] + "…"
+    if len(line) <= _TITLE_CHARS:
+        return line
+    # A long first sentence reads best cut after its last whole clause ("东阿县委编办高度重视机构编制法治建设")
+    clauses = [m.start() for m in _CLAUSE_END.finditer(line, 0, _TITLE_CHARS + 1)]
+    return line[: clauses[-1]] if clauses and clauses[-1] >= _TITLE_CHARS // 4 else line[:_TITLE_CHARS] + "…"
 
 
 def quote_excerpt(quote: str, limit: int = _QUOTE_CHARS) -> str:

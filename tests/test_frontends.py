@@ -12,6 +12,7 @@ from openai import NotFoundError, OpenAI
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
+from qa.reply import clean_title
 from service.app import create_app
 from service.config import Settings
 
@@ -164,3 +165,10 @@ def test_each_chat_and_responses_request_is_logged_without_content(real_index, r
     assert [line.split()[0] for line in lines] == ["chat", "responses"]
     assert all("answerable=True" in line and "latency_ms=" in line and "question_chars=14" in line for line in lines)
     assert not any(QUESTION in line or "secret-key-1" in line for line in lines)
+
+
+def test_a_long_title_is_cut_after_its_last_whole_clause() -> None:
+    indexed = "山东聊城东阿县委编办高度重视机构编制法治建设,认真宣传贯彻落实《中国共产党机构编"  # cut at 40
+    assert clean_title(indexed) == "山东聊城东阿县委编办高度重视机构编制法治建设"
+    assert clean_title("一" * 40) == "一" * 30 + "…"  # no clause to cut at
+    assert clean_title("国务院关于优化营商环境的意见") == "国务院关于优化营商环境的意见"

@@ -8,7 +8,10 @@ worker processes, with its memory per process; HNSW recall@10 is measured agains
 The run fails (exit 1) when a latency rises more than 1.5x from one size to the next, or when 8
 concurrent clients on 2 workers get less than 1.6x the throughput of one.
 
-    .venv/bin/python bench/sweep.py --laws 70,600,1500,0 --json docs/bench/sweep.json
+    .venv/bin/python bench/sweep.py --laws 100,600,1500,0 --json docs/bench/sweep.json
+
+Each size's index is kept as a snapshot under --work; `--measure-only` measures the snapshots again
+(with their recorded build figures) without building.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="per concurrency level")
     parser.add_argument("--queries", type=int, default=600, help="distinct queries (every request new)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--measure-only", action="store_true", help="measure the kept snapshots, build nothing")
     args = parser.parse_args(argv)
     laws = materialize(ROOT / "var" / "bench" / "laws-all")
     files = sorted(laws.iterdir())
@@ -50,13 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     queries = sample_queries(args.queries)
     sizes = []
     for count in [int(n) or len(files) for n in args.laws.split(",")]:
-        for path in files[:count]:  # the corpus grows: links to the first `count` laws
-            link = corpus / path.name
-            if not link.exists():
-                link.symlink_to(path)
-        build = _build(corpus, index)
-        size = {"laws": count, "chunks": _chunks(index), "build": build, "ann": ann_recall(index, queries[:200])}
-        size["search"] = {f"workers_{w}": _serve_and_load(index, queries, w, args.requests) for w in (1, 2)}
+        snapshot = args.work / f"laws-{count}"
+        if not args.measure_only:
+            for path in files[:count]:  # the corpus grows: links to the first `count` laws
+                link = corpus / path.name
+                if not link.exists():
+                    link.symlink_to(path)
+            _keep(index, snapshot, _build(corpus, index))
+        build = json.loads((snapshot / "build.json").read_text())
+        size = {"laws": count, "chunks": _chunks(snapshot), "build": build, "ann": ann_recall(snapshot, queries[:200])}
+        size["search"] = {f"workers_{w}": _serve_and_load(snapshot, queries, w, args.requests) for w in (1, 2)}
         print(json.dumps(_summary(size), ensure_ascii=False), flush=True)
         sizes.append(size)
     verdict = _verdict(sizes)
@@ -89,6 +97,15 @@ def _build(corpus: Path, index: Path) -> dict:
         "peak_rss_mb": max(report["peak_rss_mb"].values()),
         "peak_rss_mb_by_stage": report["peak_rss_mb"],
     }
+
+
+def _keep(index: Path, snapshot: Path, build: dict) -> None:
+    """The current version as an index folder of its own, with the build's figures beside it."""
+    shutil.rmtree(snapshot, ignore_errors=True)
+    version = (index / "current").resolve()
+    shutil.copytree(version, snapshot / "versions" / version.name)
+    (snapshot / "current").symlink_to(Path("versions") / version.name)
+    (snapshot / "build.json").write_text(json.dumps(build, indent=2))
 
 
 def _chunks(index: Path) -> int:

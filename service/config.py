@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -43,6 +44,15 @@ class Settings(QASettings):
     max_header_bytes: int = Field(32 << 10, ge=1024)  # all request headers together (431 above)
     # Set by `python -m service` (for every worker) when its start-up build failed and the previous index is served.
     build_failure: str | None = None
+
+    @model_validator(mode="after")
+    def _cores_shared_by_workers(self) -> Settings:
+        """Worker processes split the cores: each embeds queries on its share, never all of them (two
+        workers with two ONNX threads each on two cores gave less throughput at concurrency 8 than one
+        request at a time)."""
+        if self.workers > 1 and self.embedding_threads == 0:
+            self.embedding_threads = max(1, (os.cpu_count() or 1) // self.workers)
+        return self
 
     @model_validator(mode="after")
     def _open_writes_only_on_loopback(self) -> Settings:

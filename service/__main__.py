@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -17,6 +18,7 @@ from indexer.store import IndexNotFound, read_manifest
 from qa.corpus import CorpusFiles
 from service.app import create_app
 from service.config import Settings
+from service.workers import check_port_free, serve_workers
 
 logger = logging.getLogger("service")
 
@@ -49,19 +51,19 @@ def main(argv: list[str] | None = None) -> int:
             logger.error("the index build failed (%s); serving the previous index", exc)
             settings = settings.model_copy(update={"build_failure": f"the start-up build failed: {exc}"})
             os.environ["RAGQA_BUILD_FAILURE"] = settings.build_failure or ""  # worker processes read it
-    # Each worker process builds its own app from the same RAGQA_* settings.
-    app = "service.app:create_app" if settings.workers > 1 else create_app(settings, embedder=embedder)
-    uvicorn.run(
-        app,
-        factory=settings.workers > 1,
-        workers=settings.workers if settings.workers > 1 else None,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=settings.access_log,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    options: dict[str, Any] = {"log_level": "info", "access_log": settings.access_log, "proxy_headers": True,
+               "forwarded_allow_ips": settings.forwarded_allow_ips}  # fmt: skip
+    if settings.workers > 1:
+        # Each worker process builds its own app from the same RAGQA_* settings, command-line ones included.
+        os.environ.update(RAGQA_HOST=settings.host, RAGQA_PORT=str(settings.port))
+        try:
+            check_port_free(settings.host, settings.port)
+        except OSError as exc:
+            print(f"error: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+            return 2
+        serve_workers(settings.workers, settings.host, settings.port, options)
+    else:
+        uvicorn.run(create_app(settings, embedder=embedder), host=settings.host, port=settings.port, **options)
     return 0
 
 

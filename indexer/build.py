@@ -32,6 +32,7 @@ from indexer.text_cache import TextCache
 logger = logging.getLogger(__name__)
 
 _EMBED_GROUP = 256
+_PART_ROWS = 8192  # vectors read at once when they go into the index (16 MB of 512-d float32)
 
 
 @dataclass(slots=True)
@@ -93,15 +94,15 @@ def build_index(
         if not plan.documents:
             raise ValueError(f"no readable {', '.join(SUFFIXES)} files with text in {settings.corpus_dir}")
         vectors, tokens, chunks = plan.assemble(embedder, progress, clock)
-        manifest = _manifest(settings, plan.documents, skipped, len(chunks), vectors.shape[1])
+        manifest = _manifest(settings, plan.documents, skipped, len(chunks), vectors.dimension)
         documents_by_source = {d.source: d for d in plan.documents}
         if settings.vector_store == "milvus":
             with clock.stage("dense"):
                 store = _milvus_store(settings, manifest, documents_by_source, chunks, tokens, vectors)
         else:
             with clock.stage("dense"):
-                dense = DenseIndex.build(vectors, settings.hnsw_threshold)
-            del vectors  # FAISS holds its own copy: the matrix must not outlive it into the lexical build
+                dense = DenseIndex.build(vectors, vectors.count, vectors.dimension, settings.hnsw_threshold)
+            del vectors  # the fresh embeddings: FAISS holds its own copy now
             with clock.stage("lexical"):
                 lexical = LexicalIndex.build(tokens)
             store = IndexStore(manifest, documents_by_source, chunks, tokens, dense, lexical)
@@ -129,6 +130,30 @@ def indexed_text(chunk: Chunk) -> str:
         if section and not chunk.normalized.startswith(section[:8])
         else chunk.normalized
     )
+
+
+class VectorParts:
+    """A version's vectors in row order, as (source, rows) parts each read only when iterated: the
+    previous version's index for reused documents, the fresh embeddings for the others. Adjacent rows
+    of one source are merged into a part of at most _PART_ROWS rows."""
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+        self.count = 0
+        self._parts: list[tuple[Callable[[np.ndarray], np.ndarray], list[np.ndarray]]] = []
+
+    def add(self, read: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> None:
+        if not len(rows):
+            return
+        if self._parts and self._parts[-1][0] == read and sum(map(len, self._parts[-1][1])) < _PART_ROWS:
+            self._parts[-1][1].append(rows)
+        else:
+            self._parts.append((read, [rows]))
+        self.count += len(rows)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for read, rows in self._parts:
+            yield np.ascontiguousarray(read(np.concatenate(rows)), dtype=np.float32)
 
 
 class _StageClock:
@@ -185,8 +210,9 @@ class _Plan:
 
     def assemble(
         self, embedder: Embedder | None, progress: bool, clock: _StageClock
-    ) -> tuple[np.ndarray, list[list[str]], list[Chunk]]:
-        """Vectors, tokens and chunks of the whole corpus, in document order, row-aligned."""
+    ) -> tuple[VectorParts, list[list[str]], list[Chunk]]:
+        """Vectors, tokens and chunks of the whole corpus, in document order, row-aligned. The vectors
+        come as parts read one at a time: no matrix of the whole corpus is ever held beside the index."""
         old_rows = self._old_rows()
         fresh = [c for doc in self.documents if doc.source not in self.reused for c in self._chunks[doc.source]]
         with clock.stage("embed"):
@@ -196,27 +222,25 @@ class _Plan:
         fresh_row = {c.chunk_id: i for i, c in enumerate(fresh)}
         chunks: list[Chunk] = []
         tokens: list[list[str]] = []
-        parts: list[np.ndarray] = []
+        dimension = embedder.dimension if embedder else self._previous_dimension()
+        vectors = VectorParts(dimension)
         for doc in self.documents:
             if doc.source in self.reused:
                 assert self.previous is not None
                 rows = old_rows.get(doc.source, [])  # a document may have no chunks
                 chunks += [self.previous.chunks[r] for r in rows]
                 tokens += [self.previous.tokens[r] for r in rows]
-                parts.append(self.previous.dense.vectors(np.asarray(rows)))
+                vectors.add(self.previous.dense.vectors, np.asarray(rows))
                 self.reused_rows += len(rows)
             else:
                 new = self._chunks[doc.source]
                 chunks += new
                 tokens += [tokens_of[c.chunk_id] for c in new]
                 if new and fresh_vectors is not None:
-                    parts.append(fresh_vectors[[fresh_row[c.chunk_id] for c in new]])
+                    vectors.add(fresh_vectors.__getitem__, np.asarray([fresh_row[c.chunk_id] for c in new]))
         self.embedded = len(fresh)
         self.characters = sum(len(c.normalized) for c in fresh)
-        dimension = embedder.dimension if embedder else self._previous_dimension()
-        present = [p for p in parts if len(p)]
-        vectors = np.vstack(present) if present else np.zeros((0, dimension), dtype=np.float32)
-        return vectors.astype(np.float32), tokens, chunks
+        return vectors, tokens, chunks
 
     def _previous_dimension(self) -> int:
         assert self.previous is not None, "nothing to embed and no previous index"
@@ -301,18 +325,19 @@ def _milvus_store(
     documents: dict[str, Document],
     chunks: list[Chunk],
     tokens: list[list[str]],
-    vectors: np.ndarray,
+    vectors: VectorParts,
 ) -> IndexStore:
     """A store whose vectors and BM25 index are the version's new Milvus collection (written before the
     manifest, so a killed build leaves only a collection the next build drops)."""
     from indexer.milvus import MilvusDense, MilvusLexical, write_version
 
     uri, prefix = settings.milvus_uri, settings.milvus_collection
-    name = write_version(uri, prefix, manifest.index_version, vectors, tokens, [c.source for c in chunks],
+    sources = [c.source for c in chunks]
+    name = write_version(uri, prefix, manifest.index_version, vectors, vectors.dimension, tokens, sources,
                          hnsw=manifest.dense_kind == "hnsw")  # fmt: skip
     lexical_engine = {**manifest.lexical, "library": "Milvus BM25 (full-text search over the same tokens)"}
     manifest = replace(manifest, store="milvus", milvus_uri=uri, milvus_collection=name, lexical=lexical_engine)
-    dense, lexical = MilvusDense(uri, name, len(chunks), vectors.shape[1]), MilvusLexical(uri, name, tokens)
+    dense, lexical = MilvusDense(uri, name, len(chunks), vectors.dimension), MilvusLexical(uri, name, tokens)
     return IndexStore(manifest, documents, chunks, tokens, dense, lexical)
 
 

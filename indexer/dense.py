@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import faiss
@@ -19,16 +20,18 @@ class DenseIndex:
         self._index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray, hnsw_threshold: int) -> DenseIndex:
-        dimension = vectors.shape[1]
+    def build(cls, parts: Iterable[np.ndarray], count: int, dimension: int, hnsw_threshold: int) -> DenseIndex:
+        """The index of `count` vectors arriving in row-ordered parts (added one part at a time)."""
         index: faiss.Index
-        if len(vectors) > hnsw_threshold:
+        if count > hnsw_threshold:
             hnsw = faiss.IndexHNSWFlat(dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
             index = hnsw
         else:
             index = faiss.IndexFlatIP(dimension)  # vectors are normalised: inner product == cosine
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        for part in parts:
+            index.add(np.ascontiguousarray(part, dtype=np.float32))
+        assert index.ntotal == count, (index.ntotal, count)
         return cls(index)
 
     @property

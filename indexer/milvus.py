@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
@@ -71,7 +71,8 @@ def write_version(
     uri: str,
     prefix: str,
     version: str,
-    vectors: np.ndarray,
+    vectors: Iterable[np.ndarray],
+    dimension: int,
     token_lists: Sequence[Sequence[str]],
     sources: Sequence[str],
     hnsw: bool,
@@ -85,7 +86,7 @@ def write_version(
     schema.add_field("id", DataType.INT64, is_primary=True)  # the row: chunk i of the version
     schema.add_field("source", DataType.VARCHAR, max_length=1024)
     schema.add_field("words", DataType.VARCHAR, max_length=_MAX_TOKENS_TEXT, enable_analyzer=True)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=int(vectors.shape[1]))
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_function(
         Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["words"],
@@ -102,13 +103,16 @@ def write_version(
     indexes.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={**bm25, "params": bm25})
     milvus.create_collection(name, schema=schema, index_params=indexes)
     vocabulary = Vocabulary(token_lists)
-    for begin in range(0, len(sources), _INSERT_BATCH):
-        rows = range(begin, min(begin + _INSERT_BATCH, len(sources)))
-        milvus.insert(name, [
-            {"id": r, "source": sources[r], "words": vocabulary.encode(token_lists[r]) or _EMPTY,
-             "vector": vectors[r].tolist()}
-            for r in rows
-        ])  # fmt: skip
+    row = 0
+    for part in vectors:  # row-ordered parts, inserted in batches
+        for begin in range(0, len(part), _INSERT_BATCH):
+            batch = part[begin : begin + _INSERT_BATCH]
+            milvus.insert(name, [
+                {"id": row + i, "source": sources[row + i], "words": vocabulary.encode(token_lists[row + i]) or _EMPTY,
+                 "vector": vector.tolist()}
+                for i, vector in enumerate(batch)
+            ])  # fmt: skip
+            row += len(batch)
     milvus.flush(name)
     milvus.load_collection(name)
     return name

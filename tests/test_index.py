@@ -8,10 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer import store as store_module
-from indexer.build import build_index
+from indexer.build import build_index, indexed_text
 from indexer.documents import sha256_bytes
 from indexer.store import IndexNotFound, IndexStore
 from tests.conftest import DONGE_REPORT, MODEL, ROOT, FakeEmbedder, settings_for
@@ -144,3 +145,18 @@ def test_a_build_reports_the_time_and_peak_memory_of_each_stage(corpus: Path, tm
     assert sum(report.stage_seconds.values()) <= report.seconds
     peaks = list(report.peak_rss_mb.values())
     assert peaks == sorted(peaks) and peaks[0] > 0  # a high-water mark only grows
+
+
+def test_every_row_holds_its_own_chunks_vector_after_incremental_builds(corpus: Path, tmp_path: Path) -> None:
+    """Reused and fresh vectors go into the index part by part, in row order, HNSW included."""
+    embedder = FakeEmbedder()
+    settings = settings_for(corpus, tmp_path / "index", hnsw_threshold=20)
+    build_index(settings, lambda: embedder)
+    (corpus / "000_e8aad2deade5b0b5.txt").write_text("东阿县开展双随机抽查。\n郓城县推进改革。", encoding="utf-8")
+    (corpus / "new.txt").write_text("新增的报告：推行一枚印章管审批。", encoding="utf-8")
+    report = build_index(settings, lambda: embedder)
+    assert report.chunks_reused > 0 and report.chunks_embedded > 0
+    store = IndexStore.load(settings.index_dir)
+    assert store.manifest.dense_kind == "hnsw"
+    expected = embedder.embed_documents([indexed_text(c) for c in store.chunks])
+    np.testing.assert_allclose(store.dense.vectors(), expected, atol=1e-6)

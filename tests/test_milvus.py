@@ -82,7 +82,7 @@ def test_a_build_killed_after_writing_its_collection_leaves_the_old_version_serv
     served = build_index(settings, lambda: embedder).index_version
     # a build that wrote its collection and died before its manifest
     vectors = np.eye(3, 64, dtype=np.float32)
-    orphan = milvus.write_version(settings.milvus_uri, "test", "20990101T000000000000-orphan", vectors,
+    orphan = milvus.write_version(settings.milvus_uri, "test", "20990101T000000000000-orphan", [vectors], 64,
                                   [["a"], ["b"], []], ["x", "x", "y"], hnsw=False)  # fmt: skip
     assert IndexStore.load(settings.index_dir).version == served
     (corpus / "new.txt").write_text("新的报告。", encoding="utf-8")

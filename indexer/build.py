@@ -32,7 +32,7 @@ from indexer.text_cache import TextCache
 logger = logging.getLogger(__name__)
 
 _EMBED_GROUP = 256
-_PART_ROWS = 8192  # vectors read at once when they go into the index (16 MB of 512-d float32)
+_PART_ROWS = 8192  # vectors made or read at once as they go into the index (16 MB of 512-d float32)
 
 
 @dataclass(slots=True)
@@ -49,8 +49,9 @@ class BuildReport:
     chunks_reused: int = 0
     characters_embedded: int = 0
     seconds: float = 0.0
-    # Where the time went and how memory grew: seconds per stage, and the process's peak RSS (MB)
-    # at the end of each stage, in stage order (read, chunk, embed, tokenize, dense, lexical, write).
+    # Where the time went and how memory grew: seconds per stage, and the process's peak RSS (MB) at
+    # the end of each stage (read, chunk, tokenize, embed, dense, lexical, write; "embed" runs as the
+    # dense stage takes the vectors, and counts for itself only).
     stage_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: dict[str, int] = field(default_factory=dict)
 
@@ -102,7 +103,6 @@ def build_index(
         else:
             with clock.stage("dense"):
                 dense = DenseIndex.build(vectors, vectors.count, vectors.dimension, settings.hnsw_threshold)
-            del vectors  # the fresh embeddings: FAISS holds its own copy now
             with clock.stage("lexical"):
                 lexical = LexicalIndex.build(tokens)
             store = IndexStore(manifest, documents_by_source, chunks, tokens, dense, lexical)
@@ -157,16 +157,27 @@ class VectorParts:
 
 
 class _StageClock:
+    """Seconds per stage; a stage inside another (embedding while vectors go into the index) counts
+    for itself only, not for the outer one."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.peak_rss_mb: dict[str, int] = {}
+        self._inner: list[float] = []  # per open stage: seconds spent in stages inside it
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
-        yield
-        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 3)
-        self.peak_rss_mb[name] = _peak_rss_mb()
+        self._inner.append(0.0)
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            own = elapsed - self._inner.pop()
+            if self._inner:
+                self._inner[-1] += elapsed
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + own, 3)
+            self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0), _peak_rss_mb())
 
 
 def _peak_rss_mb() -> int:
@@ -212,14 +223,23 @@ class _Plan:
         self, embedder: Embedder | None, progress: bool, clock: _StageClock
     ) -> tuple[VectorParts, list[list[str]], list[Chunk]]:
         """Vectors, tokens and chunks of the whole corpus, in document order, row-aligned. The vectors
-        come as parts read one at a time: no matrix of the whole corpus is ever held beside the index."""
+        come as parts made one at a time as the index takes them (fresh ones embedded then, a part's
+        texts sorted by length): no matrix of the corpus's vectors is ever held beside the index."""
         old_rows = self._old_rows()
         fresh = [c for doc in self.documents if doc.source not in self.reused for c in self._chunks[doc.source]]
-        with clock.stage("embed"):
-            fresh_vectors = _embed([indexed_text(c) for c in fresh], embedder, progress) if fresh else None
         with clock.stage("tokenize"):
             tokens_of = {c.chunk_id: segment(indexed_text(c)) for c in fresh}
         fresh_row = {c.chunk_id: i for i, c in enumerate(fresh)}
+        bar = tqdm(total=len(fresh), unit="chunk", desc="embedding", disable=not progress)
+
+        def embed(rows: np.ndarray) -> np.ndarray:
+            with clock.stage("embed"):
+                vectors = _embed([indexed_text(fresh[r]) for r in rows], embedder)
+            bar.update(len(rows))
+            if bar.n >= len(fresh):
+                bar.close()
+            return vectors
+
         chunks: list[Chunk] = []
         tokens: list[list[str]] = []
         dimension = embedder.dimension if embedder else self._previous_dimension()
@@ -236,8 +256,7 @@ class _Plan:
                 new = self._chunks[doc.source]
                 chunks += new
                 tokens += [tokens_of[c.chunk_id] for c in new]
-                if new and fresh_vectors is not None:
-                    vectors.add(fresh_vectors.__getitem__, np.asarray([fresh_row[c.chunk_id] for c in new]))
+                vectors.add(embed, np.asarray([fresh_row[c.chunk_id] for c in new]))
         self.embedded = len(fresh)
         self.characters = sum(len(c.normalized) for c in fresh)
         return vectors, tokens, chunks
@@ -267,15 +286,13 @@ class _Plan:
         return rows
 
 
-def _embed(texts: list[str], embedder: Embedder | None, progress: bool) -> np.ndarray:
+def _embed(texts: list[str], embedder: Embedder | None) -> np.ndarray:
     assert embedder is not None
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    with tqdm(total=len(texts), unit="chunk", desc="embedding", disable=not progress) as bar:
-        for begin in range(0, len(order), _EMBED_GROUP):
-            group = order[begin : begin + _EMBED_GROUP]
-            vectors[group] = embedder.embed_documents([texts[i] for i in group])
-            bar.update(len(group))
+    for begin in range(0, len(order), _EMBED_GROUP):
+        group = order[begin : begin + _EMBED_GROUP]
+        vectors[group] = embedder.embed_documents([texts[i] for i in group])
     return vectors
 
 

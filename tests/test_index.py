@@ -139,7 +139,7 @@ def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_build_reports_the_time_and_peak_memory_of_each_stage(corpus: Path, tmp_path: Path) -> None:
     report = build_index(settings_for(corpus, tmp_path / "index"), FakeEmbedder)
-    stages = ["read", "chunk", "embed", "tokenize", "dense", "lexical", "write"]
+    stages = ["read", "chunk", "tokenize", "embed", "dense", "lexical", "write"]
     assert list(report.stage_seconds) == stages and list(report.peak_rss_mb) == stages
     assert all(seconds >= 0 for seconds in report.stage_seconds.values())
     assert sum(report.stage_seconds.values()) <= report.seconds

@@ -10,7 +10,7 @@ import numpy as np
 
 _HNSW_NEIGHBOURS = 32
 _HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 256  # recall@10 against exact search: 0.9845 at 128, 0.994 at 256 (79k chunks; +0.4 ms)
 
 
 class DenseIndex:

@@ -22,12 +22,12 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 
+from indexer.dense import HNSW_EF_SEARCH
 from indexer.lexical import DocumentFrequencies
 
 _INSERT_BATCH = 1000
 _GET_BATCH = 1000
-_HNSW = {"M": 32, "efConstruction": 200}  # as the FAISS HNSW index
-_EF_SEARCH = 128
+_HNSW = {"M": 32, "efConstruction": 200}  # as the FAISS HNSW index (and its efSearch)
 _K1, _B = 1.2, 0.75
 _MAX_TOKENS_TEXT = 65_535
 _EMPTY = "w_"  # a chunk without tokens keeps its row (as in the FAISS set-up): a word no query holds
@@ -151,7 +151,7 @@ class MilvusDense:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         (hits,) = self._client.search(
             self._name, data=[query.astype(np.float32).tolist()], anns_field="vector", limit=k, output_fields=[],
-            search_params={"metric_type": "IP", "params": {"ef": max(_EF_SEARCH, k)}},
+            search_params={"metric_type": "IP", "params": {"ef": max(HNSW_EF_SEARCH, k)}},
         )  # fmt: skip
         return (np.asarray([h["distance"] for h in hits], dtype=np.float32),
                 np.asarray([h["id"] for h in hits], dtype=np.int64))  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import threading
 from collections.abc import Iterator
@@ -193,6 +194,12 @@ class IndexManager:
     def _swap_in(self, loaded: LoadedIndex) -> None:
         self.current = loaded
         self.load_error = None
+        # An index is millions of long-lived objects (chunks, token lists) that the cyclic garbage
+        # collector would otherwise walk in every full collection: a 50-100 ms pause in some request
+        # (the p99 at 180k chunks). Frozen, they are left to reference counting, which frees a
+        # replaced index all the same.
+        gc.collect()
+        gc.freeze()
         model = loaded.store.manifest.model
         logger.info(
             "index %s loaded: %d documents, %d chunks, model %s (%d-d)",

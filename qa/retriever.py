@@ -279,7 +279,7 @@ class Retriever:
 def _names(text: str, place: str) -> bool:
     """The text names the place, with or without its administrative suffix (崇川区 / 崇川)."""
     stem = place[:-1] if len(place) > 2 and place[-1] in "省市县区镇乡村" else place
-    return place in text or stem in text
+    return stem in text  # the stem is part of the place: one scan of the text, not two
 
 
 def _presence(term: str, text: str) -> float:

@@ -30,7 +30,7 @@ run: install
 	RAGQA_OPEN_WRITES=$${RAGQA_OPEN_WRITES:-true} $(PY) -m service
 
 test: install browser
-	$(PY) -m ruff check indexer qa service eval training tests bench
+	$(PY) -m ruff check indexer qa service eval training tests bench deploy
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 

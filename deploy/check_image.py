@@ -25,7 +25,7 @@ QUESTION = "东阿县如何开展双随机检查"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("image", nargs="?", default="localhost/report-qa:latest")
-    parser.add_argument("--port", type=int, default=18000, help="host port to serve on (the image's RAGQA_PORT is overridden)")
+    parser.add_argument("--port", type=int, default=18000, help="host port (overrides the image's RAGQA_PORT)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for /readyz")
     args = parser.parse_args()
     config = json.loads(_podman("image", "inspect", args.image))[0]["Config"]

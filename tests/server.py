@@ -45,22 +45,25 @@ def start_service(env: dict[str, str], log: Path, *, build: bool = False, timeou
         process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, timeout, log)
+        wait_until_up(url, process, timeout, log)
     except BaseException:
         process.kill()
         raise
     return process, url
 
 
-def _wait_ready(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen, timeout: float, log: Path, *, path: str = "/readyz", name: str = "service"
+) -> None:
+    """Return once GET url+path is 200; RuntimeError with the log's tail if the process exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"service exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"service not ready after {timeout} s:\n{log.read_text()[-2000:]}")
+    raise RuntimeError(f"{name} not ready after {timeout} s:\n{log.read_text()[-3000:]}")

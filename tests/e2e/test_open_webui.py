@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.server import ROOT, free_port
+from tests.server import ROOT, free_port, wait_until_up
 from tests.test_browser import CHROMIUM, FLAGS
 
 OPEN_WEBUI = os.environ.get("RAGQA_OPEN_WEBUI", "")
@@ -48,25 +46,12 @@ def open_webui(live_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(url, process, data / "open-webui.log")
+        wait_until_up(url, process, 240.0, data / "open-webui.log", path="/health", name="open-webui")
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
-
-
-def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"open-webui exited:\n{log.read_text()[-3000:]}"
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise AssertionError(f"open-webui not up after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 def _dismiss_release_notes(page: Page) -> None:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.http_latency import load_level  # noqa: E402
 from bench.law_corpus import materialize  # noqa: E402
 from bench.scale import ann_recall, memory_mb, sample_queries  # noqa: E402
-from tests.server import start_service  # noqa: E402
+from tests.server import start_service, worker_pids  # noqa: E402
 
 MODEL = ROOT / "models" / "m3e-small"
 GROWTH_LIMIT = 1.5
@@ -122,19 +122,11 @@ def _serve_and_load(index: Path, queries: list[str], workers: int, requests: int
             asyncio.run(load_level(url, "/v1/search", queries[-20:], concurrency, 20, 60.0))  # warm-up
             row = asyncio.run(load_level(url, "/v1/search", queries[:-20], concurrency, requests, 300.0))
             levels[f"c{concurrency}"] = row
-        memory = [memory_mb(pid) for pid in _serving_pids(process.pid, workers)]
+        memory = [memory_mb(pid) for pid in ([process.pid] if workers == 1 else worker_pids(process.pid))]
     finally:
         process.terminate()
         process.wait(timeout=60)
     return {**levels, "memory_mb_per_process": memory}
-
-
-def _serving_pids(pid: int, workers: int) -> list[int]:
-    """The process that serves, or with several workers uvicorn's worker processes."""
-    if workers == 1:
-        return [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(c) for c in children if "python" in Path(f"/proc/{c}/cmdline").read_text()]
 
 
 def _summary(size: dict) -> dict:

@@ -67,3 +67,10 @@ def wait_until_up(
             pass
         time.sleep(0.3)
     raise RuntimeError(f"{name} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of `python -m service` running with RAGQA_WORKERS > 1 (not its resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    commands = {int(c): Path(f"/proc/{c}/cmdline").read_bytes() for c in children}
+    return [c for c, cmd in commands.items() if b"multiprocessing.spawn" in cmd and b"resource_tracker" not in cmd]

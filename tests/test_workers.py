@@ -11,18 +11,12 @@ from pathlib import Path
 
 from bench.http_latency import load_level
 from tests.conftest import MODEL, ROOT
-from tests.server import free_port, start_service
+from tests.server import free_port, start_service, worker_pids
 
 
-def _cpu_ticks(pid: str) -> int:
+def _cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def _workers(pid: int) -> list[str]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [c for c in children if b"multiprocessing.spawn" in Path(f"/proc/{c}/cmdline").read_bytes()
-            and b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]  # fmt: skip
 
 
 def test_keep_alive_clients_are_spread_over_both_workers_and_sigterm_stops_all(real_index, tmp_path) -> None:
@@ -30,7 +24,7 @@ def test_keep_alive_clients_are_spread_over_both_workers_and_sigterm_stops_all(r
            "RAGQA_EMBEDDING_MODEL": str(MODEL), "RAGQA_WORKERS": "2", "RAGQA_QUERY_CACHE": "0"}  # fmt: skip
     process, url = start_service(env, tmp_path / "service.log")
     try:
-        workers = _workers(process.pid)
+        workers = worker_pids(process.pid)
         assert len(workers) == 2
         before = {w: _cpu_ticks(w) for w in workers}
         questions = [f"东阿县第{i}次双随机检查抽查了哪些部门" for i in range(300)]

@@ -44,13 +44,23 @@ def segment(normalized: str) -> list[str]:
     ]
 
 
+def words(normalized: str) -> list[str]:
+    """Precise-mode words in reading order, punctuation dropped, stopwords kept."""
+    return [token for token in tokenizer().lcut(normalized) if _WORDLIKE.search(token)]
+
+
 def key_terms(normalized: str) -> list[str]:
     """Content words of a question (precise mode, two characters or more), for answerability."""
-    return [
-        token
-        for token in tokenizer().lcut(normalized)
-        if len(token) > 1 and token not in _STOPWORDS and _WORDLIKE.search(token)
-    ]
+    return content_words(words(normalized))
+
+
+def content_words(found: list[str]) -> list[str]:
+    """The words of two characters or more that are not stopwords."""
+    return [token for token in found if len(token) > 1 and token not in _STOPWORDS]
+
+
+def is_stopword(token: str) -> bool:
+    return token in _STOPWORDS
 
 
 def sub_words(term: str) -> list[str]:

@@ -4,8 +4,9 @@ Cheap by design (string tests on two short texts, no model call): the reranker s
 candidates of every hybrid search within a few milliseconds. Beside the retrieval scores they
 describe what retrieval cannot see: whether the passage holds the kind of thing the question asks
 for (a number, a date, a time limit, an organ, a list), whether it is only the lead of a list, how
-much of the question its document title and section name, and how close together the question's
-words sit in it.
+much of the question its document title and section name, how close together the question's
+words sit in it, and whether it holds the question's words that are rare in its own document (the
+passage that says what is asked, not the lead that repeats the document's topic).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ FEATURES = (
     "proximity", "log_length", "lead_only", "has_items",
     *(f"wants_{k}" for k in _WANT_KINDS), *(f"holds_{k}" for k in _WANT_KINDS),
     "answer_type_match", "place_match", "title_match", "title_contained", "best_title_match", "title_named",
-    "answer_near_terms",
+    "answer_near_terms", "document_focus", "document_focus_best", "phrases", "first_chunk",
 )  # fmt: skip
 
 
@@ -62,6 +63,7 @@ class Corpus(Protocol):
     def title(self, source: str) -> str: ...
     def title_weight(self, term: str) -> float: ...
     def title_named(self, query: Query, source: str) -> float: ...
+    def occurrences(self, source: str, term: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,11 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
     dense = np.asarray([c.dense for c in candidates])
     fused_scaled = min_max(fused) if len(fused) else fused
     dense_scaled = min_max(dense) if len(dense) else dense
+    focus = [_document_focus(terms, weights, c.chunk, corpus) for c in candidates]
+    best_focus: dict[str, float] = {}
+    for candidate, value in zip(candidates, focus, strict=True):
+        best_focus[candidate.chunk.source] = max(best_focus.get(candidate.chunk.source, 0.0), value)
+    phrases = query.phrases
     rows = []
     for rank, candidate in enumerate(candidates):
         chunk = candidate.chunk
@@ -115,6 +122,8 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
             title_match[rank], float(len(title) >= 4 and _bare_title(title) in query.normalized),
             float(best_title > 0 and title_match[rank] == best_title), corpus.title_named(query, chunk.source),
             _answer_near(terms, text, [k for k, w in zip(_WANT_KINDS, wants, strict=True) if w]),
+            focus[rank], focus[rank] / best_focus[chunk.source] if best_focus[chunk.source] else 0.0,
+            sum(p in text for p in phrases) / len(phrases) if phrases else 0.0, float(chunk.position == 0),
         ])  # fmt: skip
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 
@@ -139,6 +148,20 @@ def _proximity(terms: list[str], text: str) -> float:
         return 0.0
     spread = positions[-1] - positions[0]
     return min(1.0, sum(len(t) for t in terms if t in text) / max(spread, 1))
+
+
+def _document_focus(terms: list[str], weights: np.ndarray, chunk: Chunk, corpus: Corpus) -> float:
+    """0..1: the share of the question's words found in the passage's document that the passage holds, each
+    weighed by its IDF over how often the document repeats it: the document's topic words weigh little, the
+    word that singles out the asked-about part ("担保", "学前教育") much."""
+    held = total = 0.0
+    for term, weight in zip(terms, weights, strict=True):
+        count = corpus.occurrences(chunk.source, term)
+        if count:
+            local = weight / count
+            total += local
+            held += local * (term in chunk.normalized)
+    return held / total if total else 0.0
 
 
 def _answer_near(terms: list[str], text: str, kinds: list[str]) -> float:

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from indexer.normalize import normalize_query
-from indexer.text import key_terms, places, segment
+from indexer.text import content_words, is_stopword, places, segment, words
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,22 @@ class Query:
         return tuple(segment(self.normalized))
 
     @cached_property
+    def words(self) -> tuple[str, ...]:
+        """Precise-mode words in reading order, stopwords kept."""
+        return tuple(words(self.normalized))
+
+    @cached_property
     def key_terms(self) -> tuple[str, ...]:
         """Content words of two characters or more (what answerability weighs)."""
-        return tuple(key_terms(self.normalized))
+        return tuple(content_words(list(self.words)))
+
+    @cached_property
+    def phrases(self) -> tuple[str, ...]:
+        """Two consecutive words joined, one of them a content word ("召开听证会", "可以召开"): a passage
+        holding one says it as the question does."""
+        pairs = zip(self.words, self.words[1:], strict=False)
+        joined = (a + b for a, b in pairs if not (is_stopword(a) and is_stopword(b)))
+        return tuple(dict.fromkeys(p for p in joined if len(p) >= 3))
 
     @cached_property
     def places(self) -> tuple[str, ...]:

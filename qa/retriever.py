@@ -78,6 +78,7 @@ class Retriever:
         self._document_text = {
             source: "".join(store.chunks[r].normalized for r in rows) for source, rows in self._rows_by_source.items()
         }
+        self._occurrences = lru_cache(maxsize=65536)(lambda source, term: self._document_text[source].count(term))
 
     def search(
         self,
@@ -160,6 +161,10 @@ class Retriever:
     def document_text(self, source: str) -> str:
         """The normalised text of a document's chunks, joined."""
         return self._document_text[source]
+
+    def occurrences(self, source: str, term: str) -> int:
+        """How often a term occurs in a document's normalised text (overlapping chunks counted once each)."""
+        return self._occurrences(source, term)
 
     def title(self, source: str) -> str:
         """A document's title, normalised."""

@@ -14,7 +14,7 @@ from service.config import Settings
 def counted(monkeypatch) -> Counter:
     """Counts the calls of each analysis step that qa.query makes."""
     calls: Counter = Counter()
-    for name in ("normalize_query", "segment", "key_terms", "places"):
+    for name in ("normalize_query", "segment", "words", "places"):
         original = getattr(qa.query, name)
 
         def counting(text: str, _original=original, _name=name):
@@ -37,7 +37,7 @@ def test_one_ask_analyses_its_question_once(client, counted) -> None:
     test_client, embedder = client
     response = test_client.post("/v1/ask", json={"question": "东阿县如何开展双随机检查？"})
     assert response.status_code == 200 and response.json()["answerable"]
-    assert counted == {"normalize_query": 1, "segment": 1, "key_terms": 1, "places": 1}
+    assert counted == {"normalize_query": 1, "segment": 1, "words": 1, "places": 1}
 
 
 def test_one_ask_embeds_its_question_once(client) -> None:
@@ -52,7 +52,7 @@ def test_one_chat_turn_analyses_its_question_once(client, counted) -> None:
     test_client, _ = client
     body = {"model": "report-qa", "messages": [{"role": "user", "content": "东阿县如何开展双随机检查？"}]}
     assert test_client.post("/v1/chat/completions", json=body).status_code == 200
-    assert counted == {"normalize_query": 1, "segment": 1, "key_terms": 1, "places": 1}
+    assert counted == {"normalize_query": 1, "segment": 1, "words": 1, "places": 1}
 
 
 def test_a_search_never_computes_what_it_does_not_use(client, counted) -> None:

@@ -78,3 +78,49 @@ def test_a_document_named_by_its_year_goes_first(tmp_path) -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     unnamed = index.retriever.search(index.analyze("2019年以来研发费用加计扣除比例提高了吗？"), 3, rerank=True)
     assert unnamed[-1].chunk.source == "a.txt", "a year that names no document changes nothing"
+
+
+class _OneDocument:
+    """A corpus of one loan notice: its topic words in every passage, "担保" in one."""
+
+    def __init__(self, passages: list[str]) -> None:
+        self.text = "".join(passages)
+
+    def idf(self, term: str) -> float:
+        return 1.0
+
+    def document_text(self, source: str) -> str:
+        return self.text
+
+    def title(self, source: str) -> str:
+        return "创业担保贷款通知"
+
+    def title_weight(self, term: str) -> float:
+        return 0.0
+
+    def title_named(self, query, source: str) -> float:
+        return 0.0
+
+    def occurrences(self, source: str, term: str) -> int:
+        return self.text.count(term)
+
+
+def test_the_passage_holding_the_documents_rare_question_word_has_the_focus() -> None:
+    from indexer.datatypes import Chunk
+    from qa.features import Candidate, features
+    from qa.query import analyze
+
+    passages = [
+        "创业贷款面向高校毕业生，贷款额度最高二十万元，贷款期限三年。",
+        "创业贷款纯信用发放，贷款不需要担保或者抵押。",
+        "申请创业贷款的，到人力资源社会保障部门提交贷款申请材料。",
+    ]
+    chunks = [Chunk(f"n.txt#{i}", "n.txt", i, "通知", "", 0, len(p), p, p) for i, p in enumerate(passages)]
+    query = analyze("创业贷款需要担保吗？", lambda text: None)
+    rows = features(query, [Candidate(c, 1.0, 1.0, 0.5, False) for c in chunks], _OneDocument(passages))
+    focus = rows[:, FEATURES.index("document_focus")]
+    assert focus.argmax() == 1 and focus[1] > 2 * focus[0]
+    assert list(rows[:, FEATURES.index("document_focus_best")]) == [focus[0] / focus[1], 1.0, focus[2] / focus[1]]
+    assert list(rows[:, FEATURES.index("first_chunk")]) == [1.0, 0.0, 0.0]
+    phrases = rows[:, FEATURES.index("phrases")]
+    assert phrases[1] > phrases[2], "需要担保 is said as asked only in the second passage"

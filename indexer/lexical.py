@@ -49,11 +49,11 @@ class LexicalIndex:
     def top(self, query_tokens: list[str], pool: int, allowed: np.ndarray | None = None) -> dict[int, float]:
         """row -> BM25 score of the best `pool` chunks (within `allowed` rows) that match at all."""
         scores = self.scores(query_tokens)
-        if allowed is not None:
-            masked = np.zeros_like(scores)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        return {int(r): float(scores[r]) for r in top_rows(scores, pool) if scores[r] > 0}
+        # Only the matching rows are ranked: most chunks score 0, and partitioning an array of mostly equal
+        # values is numpy's slow case (20 ms at 180,000 chunks against 1 ms for the matching rows alone).
+        rows = np.flatnonzero(scores) if allowed is None else np.sort(allowed[scores[allowed] > 0])
+        best = rows[top_rows(scores[rows], pool)]
+        return dict(zip(best.tolist(), scores[best].tolist(), strict=True))
 
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory), show_progress=False)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from indexer.chunking import split_document
 from indexer.datatypes import Document
 from indexer.extract import SUFFIXES
-from indexer.lexical import top_rows
+from indexer.lexical import LexicalIndex, top_rows
 from indexer.normalize import normalize, normalize_query
 from qa.corpus import UnsafeName, safe_source
 
@@ -88,3 +88,22 @@ def test_upload_names_never_leave_the_corpus_root(stem, suffix):
 def test_top_rows_equals_the_stable_full_sort(values, k) -> None:
     scores = np.asarray(values, dtype=np.float64)
     assert top_rows(scores, k).tolist() == np.argsort(-scores, kind="stable")[:k].tolist()
+
+
+words = st.sampled_from(["编制", "机构", "双随机", "检查", "东阿", "改革"])
+
+
+@PROPERTY
+@given(
+    st.lists(st.lists(words, max_size=8), min_size=1, max_size=30),
+    st.lists(words, min_size=1, max_size=3),
+    st.one_of(st.none(), st.lists(st.integers(min_value=0, max_value=29), unique=True)),
+    st.integers(min_value=1, max_value=40),
+)
+def test_lexical_top_is_the_stable_ranking_of_the_matching_rows(token_lists, query, allowed, pool) -> None:
+    index = LexicalIndex.build(token_lists)
+    rows = None if allowed is None else np.asarray([r for r in allowed if r < len(token_lists)], dtype=np.int64)
+    scores = index.scores(query)
+    candidates = range(len(token_lists)) if rows is None else rows.tolist()
+    expected = sorted((r for r in candidates if scores[r] > 0), key=lambda r: (-scores[r], r))[:pool]
+    assert list(index.top(query, pool, rows)) == expected

@@ -90,7 +90,8 @@ def test_a_numbered_heading_gives_a_question_answered_by_what_it_heads() -> None
     asked = section_question(
         text, "三、2017年重点工作任务 / （二）深化重要领域和关键环节改革", "政府工作报告", random.Random(2)
     )
-    assert asked is not None and asked.kind == "section" and "关键环节改革" in asked.question
+    assert asked is not None and asked.kind == "section"
+    assert any(word in asked.question for word in ("深化", "重要领域", "关键环节", "改革")), "words may be dropped"
     assert asked.question.endswith("？") and not asked.question.endswith("？？")
     assert asked.answer in text and asked.answer not in asked.question
     article = "第十七条 档案馆除按照国家有关规定接收移交的档案外"

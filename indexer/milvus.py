@@ -15,16 +15,25 @@ version they loaded, never the alias, so a concurrent rebuild cannot mix two ver
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
+import grpc
 import numpy as np
 from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 
 from indexer.dense import HNSW_EF_SEARCH
 from indexer.lexical import DocumentFrequencies
+from indexer.store import StoreUnavailable
 
+logger = logging.getLogger(__name__)
+
+# A query not answered within this many seconds fails (503) instead of waiting out pymilvus's retries of an
+# unreachable server (75 tries with back-off: minutes).
+QUERY_TIMEOUT = 10.0
 _INSERT_BATCH = 1000
 _GET_BATCH = 1000
 _HNSW = {"M": 32, "efConstruction": 200}  # as the FAISS HNSW index (and its efSearch)
@@ -50,6 +59,16 @@ def forget_clients() -> None:
         for milvus in _clients.values():
             milvus.close()
         _clients.clear()
+
+
+@contextmanager
+def _answering(uri: str) -> Iterator[None]:
+    """A query's failure as StoreUnavailable (the service answers 503), not an unexplained 500."""
+    try:
+        yield
+    except (MilvusException, grpc.RpcError, grpc.FutureTimeoutError) as exc:
+        logger.warning("Milvus at %s did not answer: %s", uri, exc)
+        raise StoreUnavailable("the vector store did not answer; try again shortly") from exc
 
 
 def collection_name(prefix: str, version: str) -> str:
@@ -139,6 +158,7 @@ class MilvusDense:
     kind = "milvus"
 
     def __init__(self, uri: str, name: str, size: int, dimension: int) -> None:
+        self._uri = uri
         self._client = client(uri)
         self._name = name
         self.size = size
@@ -149,10 +169,11 @@ class MilvusDense:
         k = min(k, self.size)
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        (hits,) = self._client.search(
-            self._name, data=[query.astype(np.float32).tolist()], anns_field="vector", limit=k, output_fields=[],
-            search_params={"metric_type": "IP", "params": {"ef": max(HNSW_EF_SEARCH, k)}},
-        )  # fmt: skip
+        with _answering(self._uri):
+            (hits,) = self._client.search(
+                self._name, data=[query.astype(np.float32).tolist()], anns_field="vector", limit=k, output_fields=[],
+                search_params={"metric_type": "IP", "params": {"ef": max(HNSW_EF_SEARCH, k)}}, timeout=QUERY_TIMEOUT,
+            )  # fmt: skip
         return (np.asarray([h["distance"] for h in hits], dtype=np.float32),
                 np.asarray([h["id"] for h in hits], dtype=np.int64))  # fmt: skip
 
@@ -163,7 +184,9 @@ class MilvusDense:
         wanted = np.arange(self.size) if rows is None else np.asarray(rows, dtype=np.int64)
         out = np.zeros((len(wanted), self._dimension), dtype=np.float32)
         for begin, batch in _batches(wanted):
-            found = {r["id"]: r["vector"] for r in self._client.get(self._name, ids=batch, output_fields=["vector"])}
+            with _answering(self._uri):
+                rows = self._client.get(self._name, ids=batch, output_fields=["vector"], timeout=QUERY_TIMEOUT)
+            found = {r["id"]: r["vector"] for r in rows}
             out[begin : begin + len(batch)] = [found[r] for r in batch]
         return out
 
@@ -172,6 +195,7 @@ class MilvusLexical:
     """The BM25 half of a version's collection, with LexicalIndex's interface."""
 
     def __init__(self, uri: str, name: str, token_lists: Sequence[Sequence[str]]) -> None:
+        self._uri = uri
         self._client = client(uri)
         self._name = name
         self._vocabulary = Vocabulary(token_lists)
@@ -184,10 +208,11 @@ class MilvusLexical:
         if not words or pool <= 0 or (allowed is not None and not len(allowed)):
             return {}
         condition = "" if allowed is None else f"id in [{','.join(str(int(r)) for r in allowed)}]"
-        (hits,) = self._client.search(
-            self._name, data=[words], anns_field="sparse", limit=min(pool, self.size), filter=condition,
-            output_fields=[], search_params={"metric_type": "BM25"},
-        )  # fmt: skip
+        with _answering(self._uri):
+            (hits,) = self._client.search(
+                self._name, data=[words], anns_field="sparse", limit=min(pool, self.size), filter=condition,
+                output_fields=[], search_params={"metric_type": "BM25"}, timeout=QUERY_TIMEOUT,
+            )  # fmt: skip
         # Milvus scores carry Robertson's (k1 + 1) factor, which bm25s's Lucene variant leaves out: the same
         # ranking, and with the factor divided out, the same numbers (Milvus Lite reports them negated).
         return {int(h["id"]): abs(h["distance"]) / (_K1 + 1) for h in hits if h["distance"]}

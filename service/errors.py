@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.extract import UndecodableFile
+from indexer.store import StoreUnavailable
 from qa import errors as qa_errors
 from service.schemas import INVALID_UNICODE
 
@@ -60,6 +61,7 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (qa_errors.Duplicate, 409, "duplicate"),
     (qa_errors.Conflict, 409, "conflict"),
     (qa_errors.IndexUnavailable, 503, "index_unavailable"),
+    (StoreUnavailable, 503, "index_unavailable"),
     (qa_errors.StorageFull, 507, "insufficient_storage"),
     (qa_errors.QAError, 400, "invalid_request"),  # any other domain error: the request cannot be served as asked
 ]

@@ -150,6 +150,12 @@ def test_two_service_processes_against_one_milvus_serve_an_upload_through_either
                 time.sleep(0.1)
             assert "1200" in answer["answer"]
             assert httpx.get(f"{second}/readyz").json()["index_version"] == uploaded.json()["index_version"]
+            milvus_server.terminate()  # Milvus gone: a clear 503 within the query timeout, not a 500 or a hang
+            milvus_server.wait(timeout=30)
+            started = time.monotonic()
+            gone = httpx.post(f"{second}/v1/search", json={"query": "审批事项"}, timeout=60)
+            assert gone.status_code == 503 and gone.json()["error"]["code"] == "index_unavailable", gone.text
+            assert "Milvus" not in gone.text and time.monotonic() - started < milvus.QUERY_TIMEOUT + 5
     finally:
         milvus_server.terminate()
         milvus_server.wait(timeout=30)

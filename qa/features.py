@@ -52,6 +52,7 @@ FEATURES = (
     *(f"wants_{k}" for k in _WANT_KINDS), *(f"holds_{k}" for k in _WANT_KINDS),
     "answer_type_match", "place_match", "title_match", "title_contained", "best_title_match", "title_named",
     "answer_near_terms", "document_focus", "document_focus_best", "phrases", "first_chunk",
+    "question_focus", "question_focus_rare",
 )  # fmt: skip
 
 
@@ -100,6 +101,9 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
     for candidate, value in zip(candidates, focus, strict=True):
         best_focus[candidate.chunk.source] = max(best_focus.get(candidate.chunk.source, 0.0), value)
     phrases = query.phrases
+    asked = list(query.focus)
+    asked_weights = np.asarray([corpus.idf(t) for t in asked]) if asked else np.zeros(0)
+    asked_total = float(asked_weights.sum()) or 1.0
     rows = []
     for rank, candidate in enumerate(candidates):
         chunk = candidate.chunk
@@ -124,6 +128,8 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
             _answer_near(terms, text, [k for k, w in zip(_WANT_KINDS, wants, strict=True) if w]),
             focus[rank], focus[rank] / best_focus[chunk.source] if best_focus[chunk.source] else 0.0,
             sum(p in text for p in phrases) / len(phrases) if phrases else 0.0, float(chunk.position == 0),
+            float(asked_weights @ [_presence(t, text) for t in asked]) / asked_total if asked else 0.0,
+            _document_focus(asked, asked_weights, chunk, corpus),
         ])  # fmt: skip
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 

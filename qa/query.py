@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -10,6 +11,11 @@ import numpy as np
 
 from indexer.normalize import normalize_query
 from indexer.text import content_words, is_stopword, places, segment, words
+
+# A question word as jieba cuts it ("什么", "哪一天", "多长", "几年", "吗"): the words beside it are what is asked.
+_QUESTION_WORD = re.compile(r"^(?:什么|哪|多少|多长|多久|几|何|如何|怎|谁|是否|能否|能不能|可否|吗)")
+_FOCUS_BEFORE, _FOCUS_AFTER = 2, 2  # content words taken on each side of the question word
+_FOCUS_REACH = 4  # words looked at on each side
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,19 @@ class Query:
         return tuple(dict.fromkeys(p for p in joined if len(p) >= 3))
 
     @cached_property
+    def focus(self) -> tuple[str, ...]:
+        """The content words next to a question word ("担任公证员在年龄上有什么限制" -> 年龄, 限制): the asked-about
+        part, which the passage that answers holds and the lead repeating the topic often does not."""
+        found: list[str] = []
+        for i, word in enumerate(self.words):
+            if not _QUESTION_WORD.match(word):
+                continue
+            before = [w for w in self.words[max(0, i - _FOCUS_REACH) : i] if _is_content(w)][-_FOCUS_BEFORE:]
+            after = [w for w in self.words[i + 1 : i + 1 + _FOCUS_REACH] if _is_content(w)][:_FOCUS_AFTER]
+            found += before + after
+        return tuple(dict.fromkeys(found))
+
+    @cached_property
     def places(self) -> tuple[str, ...]:
         """Place names the question names (jieba's "ns" tag), such as 郓城县."""
         return tuple(places(self.normalized))
@@ -62,6 +81,10 @@ class Query:
     def vector(self) -> np.ndarray:
         """The normalised question's embedding (shared from the query cache: never write to it)."""
         return self.embed(self.normalized)
+
+
+def _is_content(word: str) -> bool:
+    return len(word) > 1 and not is_stopword(word) and not _QUESTION_WORD.match(word)
 
 
 def analyze(text: str, embed: Callable[[str], np.ndarray]) -> Query:

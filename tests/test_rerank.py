@@ -124,3 +124,22 @@ def test_the_passage_holding_the_documents_rare_question_word_has_the_focus() ->
     assert list(rows[:, FEATURES.index("first_chunk")]) == [1.0, 0.0, 0.0]
     phrases = rows[:, FEATURES.index("phrases")]
     assert phrases[1] > phrases[2], "需要担保 is said as asked only in the second passage"
+    assert query.focus == ("需要", "担保")
+    asked = rows[:, FEATURES.index("question_focus")]
+    assert asked[1] == 1.0 and asked[0] < asked[1] and asked[2] < asked[1]
+    assert rows[:, FEATURES.index("question_focus_rare")].argmax() == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("担任公证员在年龄上有什么限制？", ("年龄", "限制")),
+        ("2025年政府工作报告在学前教育方面提出了什么举措？", ("学前教育", "提出", "举措")),
+        ("东阿县如何开展双随机检查", ("东阿县", "开展", "双随机")),
+        ("双随机检查", ()),
+    ],
+)
+def test_the_focus_is_the_content_words_beside_the_question_word(question, focus) -> None:
+    from qa.query import analyze
+
+    assert analyze(question, lambda text: None).focus == focus

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,8 @@ _NAMED_AFTER = 20  # they join after this many candidates, within the reranker's
 # A year that names a document: followed (within a few characters) by the kind of document it is.
 _YEAR_NAMING_A_DOCUMENT = re.compile(r"((?:19|20)\d\d)年[^，。？?]{0,6}?(?:政府工作报告|报告|条例|法|规定|办法|决定)")
 _YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
+# BM25 runs here while the request's own thread embeds the question and searches the vectors.
+_LEXICAL_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical")
 
 
 class Retriever:
@@ -99,9 +102,11 @@ class Retriever:
             reranked = self.reranker.rerank(query, candidates, self)
             return self._deduplicated(self._named_year_first(query, reranked), top_k)
         allowed = self._allowed_rows(sources)
-        if mode in ("lexical", "hybrid"):
+        if mode == "hybrid":
+            lexical, dense = self._lexical_and_dense(query, allowed, pool)
+        elif mode == "lexical":
             lexical = self._lexical(list(query.topic_tokens), allowed, pool)
-        if mode in ("dense", "hybrid"):
+        else:
             dense = self._dense(query.vector, allowed, pool)
         if mode == "lexical":
             scores = lexical
@@ -133,8 +138,8 @@ class Retriever:
     def hybrid_candidates(self, query: Query, pool: int, sources: Collection[str] | None = None) -> list[Candidate]:
         """The hybrid ranking's candidates, best first, with the scores a reranker reads."""
         allowed = self._allowed_rows(sources)
-        lexical = self._lexical(list(query.topic_tokens), allowed, pool)
-        fused, dense = self._fuse(lexical, self._dense(query.vector, allowed, pool), query.vector)
+        lexical, dense_pool = self._lexical_and_dense(query, allowed, pool)
+        fused, dense = self._fuse(lexical, dense_pool, query.vector)
         boosted = self._boost_places(fused, query.places)
         top_lexical = max(lexical.values(), default=0.0) or 1.0
 
@@ -210,6 +215,16 @@ class Retriever:
     def idf(self, term: str) -> float:
         """The term's inverse document frequency over the chunks (rare terms weigh more)."""
         return self.store.lexical.idf(term)
+
+    def _lexical_and_dense(
+        self, query: Query, allowed: np.ndarray | None, pool: int
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """Both candidate pools, BM25 in a helper thread while this one embeds the question and searches the
+        vectors: both release the GIL for most of their work, so on a free core a hybrid search costs the
+        longer of the two rather than their sum."""
+        lexical = _LEXICAL_THREADS.submit(self._lexical, list(query.topic_tokens), allowed, pool)
+        dense = self._dense(query.vector, allowed, pool)
+        return lexical.result(), dense
 
     def _lexical(self, tokens: list[str], allowed: np.ndarray | None, pool: int) -> dict[int, float]:
         return self.store.lexical.top(tokens, pool, allowed)

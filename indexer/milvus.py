@@ -26,8 +26,8 @@ import numpy as np
 from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 
 from indexer.dense import HNSW_EF_SEARCH
+from indexer.errors import StoreUnavailable
 from indexer.lexical import DocumentFrequencies
-from indexer.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -37,10 +37,6 @@ class IndexNotFound(FileNotFoundError):
     """No complete index exists at the given directory."""
 
 
-class StoreUnavailable(ConnectionError):
-    """The engine holding a loaded index's vectors (a Milvus server) did not answer a query."""
-
-
 @dataclass(slots=True)
 class IndexStore:
     """One index version in memory: documents, chunks with their tokens, and both indexes, row-aligned."""

@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from indexer.errors import StoreUnavailable
 from indexer.extract import UndecodableFile
-from indexer.store import StoreUnavailable
 from qa import errors as qa_errors
 from service.schemas import INVALID_UNICODE
 

@@ -185,8 +185,8 @@ class MilvusDense:
         out = np.zeros((len(wanted), self._dimension), dtype=np.float32)
         for begin, batch in _batches(wanted):
             with _answering(self._uri):
-                rows = self._client.get(self._name, ids=batch, output_fields=["vector"], timeout=QUERY_TIMEOUT)
-            found = {r["id"]: r["vector"] for r in rows}
+                fetched = self._client.get(self._name, ids=batch, output_fields=["vector"], timeout=QUERY_TIMEOUT)
+            found = {r["id"]: r["vector"] for r in fetched}
             out[begin : begin + len(batch)] = [found[r] for r in batch]
         return out
 

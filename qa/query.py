@@ -62,8 +62,8 @@ class Query:
         for i, word in enumerate(self.words):
             if not _QUESTION_WORD.match(word):
                 continue
-            before = [w for w in self.words[max(0, i - _FOCUS_REACH) : i] if _is_content(w)][-_FOCUS_BEFORE:]
-            after = [w for w in self.words[i + 1 : i + 1 + _FOCUS_REACH] if _is_content(w)][:_FOCUS_AFTER]
+            before = _content_around(self.words[max(0, i - _FOCUS_REACH) : i])[-_FOCUS_BEFORE:]
+            after = _content_around(self.words[i + 1 : i + 1 + _FOCUS_REACH])[:_FOCUS_AFTER]
             found += before + after
         return tuple(dict.fromkeys(found))
 
@@ -83,8 +83,9 @@ class Query:
         return self.embed(self.normalized)
 
 
-def _is_content(word: str) -> bool:
-    return len(word) > 1 and not is_stopword(word) and not _QUESTION_WORD.match(word)
+def _content_around(near: tuple[str, ...]) -> list[str]:
+    """The content words among a question word's neighbours, other question words left out."""
+    return [w for w in content_words(list(near)) if not _QUESTION_WORD.match(w)]
 
 
 def analyze(text: str, embed: Callable[[str], np.ndarray]) -> Query:

@@ -96,7 +96,7 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
     dense = np.asarray([c.dense for c in candidates])
     fused_scaled = min_max(fused) if len(fused) else fused
     dense_scaled = min_max(dense) if len(dense) else dense
-    focus = [_document_focus(terms, weights, c.chunk, corpus) for c in candidates]
+    focus = [document_focus(terms, weights, c.chunk, corpus) for c in candidates]
     best_focus: dict[str, float] = {}
     for candidate, value in zip(candidates, focus, strict=True):
         best_focus[candidate.chunk.source] = max(best_focus.get(candidate.chunk.source, 0.0), value)
@@ -129,7 +129,7 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
             focus[rank], focus[rank] / best_focus[chunk.source] if best_focus[chunk.source] else 0.0,
             sum(p in text for p in phrases) / len(phrases) if phrases else 0.0, float(chunk.position == 0),
             float(asked_weights @ [_presence(t, text) for t in asked]) / asked_total if asked else 0.0,
-            _document_focus(asked, asked_weights, chunk, corpus),
+            document_focus(asked, asked_weights, chunk, corpus),
         ])  # fmt: skip
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 
@@ -156,7 +156,7 @@ def _proximity(terms: list[str], text: str) -> float:
     return min(1.0, sum(len(t) for t in terms if t in text) / max(spread, 1))
 
 
-def _document_focus(terms: list[str], weights: np.ndarray, chunk: Chunk, corpus: Corpus) -> float:
+def document_focus(terms: list[str], weights: np.ndarray, chunk: Chunk, corpus: Corpus) -> float:
     """0..1: the share of the question's words found in the passage's document that the passage holds, each
     weighed by its IDF over how often the document repeats it: the document's topic words weigh little, the
     word that singles out the asked-about part ("担保", "学前教育") much."""

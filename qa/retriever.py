@@ -16,7 +16,7 @@ from indexer.embedders.base import Embedder
 from indexer.normalize import normalize_query
 from indexer.store import IndexStore
 from indexer.text import key_terms, sub_words
-from qa.features import Candidate
+from qa.features import Candidate, document_focus
 from qa.fusion import fuse
 from qa.query import Query
 
@@ -39,6 +39,10 @@ _NAMED_SHARE = 0.6
 _NAMED_DOCUMENTS = 3
 _NAMED_PASSAGES = 10
 _NAMED_AFTER = 20  # they join after this many candidates, within the reranker's depth
+# With them, each named document's passages that hold the question's words rare in that document: the last
+# article saying when a law takes effect shares one word ("施行") with the question, the law's other
+# articles all repeat its name, so neither search finds it.
+_NAMED_FOCUS = 2
 # A year that names a document: followed (within a few characters) by the kind of document it is.
 _YEAR_NAMING_A_DOCUMENT = re.compile(r"((?:19|20)\d\d)年[^，。？?]{0,6}?(?:政府工作报告|报告|条例|法|规定|办法|决定)")
 _YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
@@ -160,11 +164,33 @@ class Retriever:
         high = {c.chunk.chunk_id for c in candidates[:_NAMED_AFTER]}
         extra = [r for r, _ in sorted(named_fused.items(), key=lambda item: (-item[1], item[0]))]
         extra = [r for r in extra if self.store.chunks[r].chunk_id not in high][:_NAMED_PASSAGES]
+        focused = [
+            r for r in self._focused_rows(query, named) if r not in extra and self.store.chunks[r].chunk_id not in high
+        ]
+        if focused:
+            cosines = self.store.dense.scores_for(query.vector, np.asarray(focused)).tolist()
+            named_dense = {**named_dense, **dict(zip(focused, cosines, strict=True))}
+            in_named = {**in_named, **self._lexical(list(query.topic_tokens), np.asarray(focused), len(focused))}
         head = candidates[:_NAMED_AFTER]
         floor = head[-1].fused if head else 0.0
-        joined = [candidate(r, floor, in_named.get(r, 0.0), named_dense[r]) for r in extra]
+        joined = [candidate(r, floor, in_named.get(r, 0.0), named_dense[r]) for r in focused + extra]
         joined_ids = {j.chunk.chunk_id for j in joined}
         return head + joined + [c for c in candidates[_NAMED_AFTER:] if c.chunk.chunk_id not in joined_ids]
+
+    def _focused_rows(self, query: Query, sources: list[str]) -> list[int]:
+        """Each document's passages holding most of the question's words that are rare in it (best first)."""
+        terms = list(dict.fromkeys(query.key_terms or query.tokens))
+        weights = np.asarray([self.idf(t) for t in terms])
+        found = []
+        for source in sources:
+            scored = [
+                (document_focus(terms, weights, self.store.chunks[r], self), r)
+                for r in self._rows_by_source[source].tolist()
+            ]
+            found += [
+                r for focus, r in sorted(scored, key=lambda item: (-item[0], item[1]))[:_NAMED_FOCUS] if focus > 0
+            ]
+        return found
 
     def document_text(self, source: str) -> str:
         """The normalised text of a document's chunks, joined."""

@@ -1,10 +1,11 @@
 """Retriever behaviour that needs no real model: caching, filters, places."""
 
+from indexer.build import build_index
 from indexer.datatypes import Hit
 from indexer.store import IndexStore
 from qa.query import analyze
 from qa.retriever import Retriever
-from tests.conftest import DONGE_REPORT, FakeEmbedder
+from tests.conftest import DONGE_REPORT, FakeEmbedder, settings_for
 
 
 def _retriever(settings, **options) -> tuple[Retriever, FakeEmbedder]:
@@ -37,3 +38,29 @@ def test_reports_naming_the_questions_place_rank_first(fake_index) -> None:
     retriever, _ = _retriever(fake_index[0])
     hits = _search(retriever, "东阿县如何学习贯彻条例", 5, mode="lexical")
     assert hits[0].chunk.source == DONGE_REPORT
+
+
+def test_a_named_documents_passage_holding_its_rare_words_joins_the_reranked_candidates(tmp_path) -> None:
+    """A question on when a law takes effect shares one word with a law's last article, while its other articles all
+    repeat the law's name: neither search would bring that article."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    articles = [f"第{i}条 农民工工资支付依照本条例执行，第{i}项农民工工资由用人单位支付。" for i in range(1, 301)]
+    (corpus / "wages.txt").write_text(
+        "保障农民工工资支付条例\n\n" + "\n\n".join(articles) + "\n\n第301条 本条例自2020年5月1日起施行。\n",
+        encoding="utf-8",
+    )
+    for n in range(150):  # every regulation's last article says "施行": a common word, as in a real corpus
+        (corpus / f"rule{n}.txt").write_text(
+            f"第{n}号办法\n\n第一条 为了规范第{n}类事项，制定本办法。\n\n第二条 本办法自2001年1月1日起施行。\n",
+            encoding="utf-8",
+        )
+    settings = settings_for(corpus, tmp_path / "index")
+    embedder = FakeEmbedder()
+    build_index(settings, lambda: embedder)
+    retriever = Retriever(IndexStore.load(settings.index_dir), embedder, dense_weight=0.3, candidates=10)
+    assert len(retriever.store.chunks) > 60, "more passages than the candidates"
+    query = analyze("《保障农民工工资支付条例》从什么时候开始施行？", retriever.query_vector)
+    texts = [c.chunk.text for c in retriever.hybrid_candidates(query, 10)]
+    found = [i for i, text in enumerate(texts) if "2020年5月1日起施行" in text]
+    assert found and found[0] < 30, "among the candidates the reranker reorders"

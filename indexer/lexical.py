@@ -11,7 +11,6 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-
 _FLOOR_ROWS = 4  # rows per pool place taken from each posting list to bound the pool's lowest score
 
 

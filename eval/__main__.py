@@ -185,6 +185,8 @@ def _settings_summary(settings, index_info: dict) -> dict:
             "chunk_overlap": settings.chunk_overlap,
             "dense_weight": settings.dense_weight,
             "answer_threshold": settings.answer_threshold,
+            "answer_paraphrase_coverage": settings.answer_paraphrase_coverage,
+            "answer_cosine": settings.answer_cosine,
         }
     return info
 

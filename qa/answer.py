@@ -93,6 +93,7 @@ class Answerer:
         documents: dict[str, Document],
         *,
         threshold: float,
+        paraphrase: tuple[float, float] = (0.0, 1.0),
         max_sentences: int,
         llm: UpstreamLLM | None = None,
         rerank: bool = False,
@@ -103,6 +104,7 @@ class Answerer:
         self.documents = documents
         self.llm = llm
         self.threshold = threshold
+        self.paraphrase_coverage, self.paraphrase_cosine = paraphrase
         self.max_sentences = max_sentences
         # chunk_id -> its sentences and their vectors; one Answerer serves one index version
         self._sentence_cache: OrderedDict[str, tuple[list[_Sentence], np.ndarray]] = OrderedDict()
@@ -119,7 +121,7 @@ class Answerer:
         max_tokens: int | None = None,
     ) -> Answer:
         hits = self.retriever.search(query, top_k, mode, sources, rerank=self.rerank)
-        if self.retriever.answerability(query, hits) < self.threshold or not _states_asked_quantity(query, hits):
+        if not self._answerable(query, hits):
             return Answer(query.text, False, refusal(query.text), [], hits)
         if self.llm is not None:
             try:
@@ -129,6 +131,19 @@ class Answerer:
             except UpstreamError as exc:
                 logger.warning("%s; answering extractively", exc)
         return self._extractive(query, hits)
+
+    def _answerable(self, query: Query, hits: list[Hit]) -> bool:
+        """The best passages cover the question (or cover some of it and mean the same), and state the
+        quantity a how-many question asks for."""
+        if not hits or not _states_asked_quantity(query, hits):
+            return False
+        coverage = self.retriever.answerability(query, hits)
+        if coverage >= self.threshold:
+            return True
+        return (
+            coverage >= self.paraphrase_coverage
+            and self.retriever.cosine(query, hits[0].chunk) >= self.paraphrase_cosine
+        )
 
     def _generated(
         self, llm: UpstreamLLM, question: str, hits: list[Hit], temperature: float | None, max_tokens: int | None

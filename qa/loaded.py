@@ -79,6 +79,7 @@ def open_index(
         embedder,
         store.documents,
         threshold=settings.answer_threshold,
+        paraphrase=(settings.answer_paraphrase_coverage, settings.answer_cosine),
         max_sentences=settings.answer_sentences,
         llm=llm,
         rerank=settings.rerank and reranker is not None,

@@ -238,6 +238,11 @@ class Retriever:
             best = max(best, held / total)
         return best
 
+    def cosine(self, query: Query, chunk: Chunk) -> float:
+        """The cosine of the question's and the passage's vectors."""
+        row = self._rows_by_source[chunk.source][chunk.position]  # a document's chunks are consecutive rows
+        return float(self.store.dense.scores_for(query.vector, np.asarray([row]))[0])
+
     def idf(self, term: str) -> float:
         """The term's inverse document frequency over the chunks (rare terms weigh more)."""
         return self.store.lexical.idf(term)

@@ -19,6 +19,11 @@ class QASettings(IndexSettings):
     query_batch: int = Field(32, ge=0, le=1024)  # concurrent query embeddings batched together; 0: no batching
     # Refusal: the best passage must cover this share of the question (calibrated on the dev set).
     answer_threshold: float = Field(0.45, ge=0.0, le=1.0)
+    # A paraphrase shares few words with the passage that answers it: the best passage also answers when it
+    # covers this share of the question and its cosine with the question reaches answer_cosine (a value on
+    # the embedding model's scale, m3e-small's here; 1 turns this off).
+    answer_paraphrase_coverage: float = Field(0.25, ge=0.0, le=1.0)
+    answer_cosine: float = Field(0.82, ge=0.0, le=1.0)
     answer_sentences: int = Field(2, ge=1, le=10)  # 2: best citation precision for equal recall (dev set)
     # The learned reranker (qa/models/ranker.txt unless another model file is named): on for /v1/ask and
     # chat; /v1/search uses it when a request asks ("rerank": true).

@@ -11,7 +11,10 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-_FLOOR_ROWS = 4  # rows per pool place taken from each posting list to bound the pool's lowest score
+# Rows per pool place taken from each posting list to bound the pool's lowest score: a bound from four
+# times the pool's rows of the rarest words leaves a few hundred rows to rank at 180,000 chunks.
+_FLOOR_ROWS = 4
+_SMALLEST = float(np.finfo(np.float32).tiny)  # the least score a matching row has
 
 
 class DocumentFrequencies:
@@ -43,17 +46,14 @@ class LexicalIndex:
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query (zeros when no token is known)."""
-        known = self._known(query_tokens)
-        if not known:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        return self._scores(self._known(query_tokens))
 
     def top(self, query_tokens: list[str], pool: int, allowed: np.ndarray | None = None) -> dict[int, float]:
         """row -> BM25 score of the best `pool` chunks (within `allowed` rows) that match at all."""
         known = self._known(query_tokens)
         if not known or pool <= 0:
             return {}
-        scores = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        scores = self._scores(known)
         if allowed is None:
             # Only rows that can make the pool are ranked: tens of thousands of chunks hold a common word,
             # and ranking them all was most of a lexical search (1.8 ms at 180,000 chunks).
@@ -67,21 +67,25 @@ class LexicalIndex:
         vocabulary = self._bm25.vocab_dict
         return [vocabulary[t] for t in query_tokens if t in vocabulary]
 
+    def _scores(self, token_ids: list[int]) -> np.ndarray:
+        if not token_ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(token_ids), dtype=np.float32)
+
     def _pool_floor(self, token_ids: list[int], scores: np.ndarray, pool: int) -> float:
         """A score the pool-th best row reaches: the pool-th best among some rows that hold the rarest
-        query tokens (any matching rows give such a bound; BM25 weights are positive, so it is above 0)."""
+        query tokens (any matching rows give such a bound), and never 0, so non-matching rows stay out."""
         postings = self._bm25.scores
         indptr, indices = postings["indptr"], postings["indices"]
         ids = np.asarray(token_ids)
         starts, ends = indptr[ids], indptr[ids + 1]
-        taken = []
+        held = np.zeros(0, dtype=indices.dtype)
         for i in np.argsort(ends - starts, kind="stable"):
             # a few rows of each posting list are enough: sorting a common word's whole list costs more than it saves
-            taken.append(indices[starts[i] : min(ends[i], starts[i] + _FLOOR_ROWS * pool)])
-            held = np.unique(np.concatenate(taken))
+            held = np.union1d(held, indices[starts[i] : min(ends[i], starts[i] + _FLOOR_ROWS * pool)])
             if len(held) >= pool:
-                return float(np.partition(scores[held], len(held) - pool)[len(held) - pool])
-        return float(np.min(scores[held]))  # fewer matching rows than the pool (no list was cut): all of them
+                return max(float(np.partition(scores[held], len(held) - pool)[len(held) - pool]), _SMALLEST)
+        return _SMALLEST  # fewer matching rows than the pool (no list was cut): every matching row
 
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory), show_progress=False)

@@ -80,8 +80,7 @@ class Candidate:
 
 def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> np.ndarray:
     """One row of FEATURES per candidate, in candidate order (which must be by descending fused score)."""
-    terms = list(dict.fromkeys(query.key_terms or query.tokens))
-    weights = np.asarray([corpus.idf(t) for t in terms]) if terms else np.zeros(0)
+    terms, weights = question_terms(query, corpus)
     # Which document the question names: its terms weighed by how few titles hold them ("2025", "十八大",
     # a law's name), and whether a whole title (without its date) is quoted in the question.
     title_weights = {t: corpus.title_weight(t) for t in terms}
@@ -156,18 +155,34 @@ def _proximity(terms: list[str], text: str) -> float:
     return min(1.0, sum(len(t) for t in terms if t in text) / max(spread, 1))
 
 
-def document_focus(terms: list[str], weights: np.ndarray, chunk: Chunk, corpus: Corpus) -> float:
-    """0..1: the share of the question's words found in the passage's document that the passage holds, each
-    weighed by its IDF over how often the document repeats it: the document's topic words weigh little, the
-    word that singles out the asked-about part ("担保", "学前教育") much."""
-    held = total = 0.0
+def question_terms(query: Query, corpus: Corpus) -> tuple[list[str], np.ndarray]:
+    """The question's content words (its tokens when it has none), each once, and their IDF weights."""
+    terms = list(dict.fromkeys(query.key_terms or query.tokens))
+    return terms, np.asarray([corpus.idf(t) for t in terms]) if terms else np.zeros(0)
+
+
+def focus_weights(terms: list[str], weights: np.ndarray, source: str, corpus: Corpus) -> dict[str, float]:
+    """The question's words found in a document, each weighed by its IDF over how often the document repeats
+    it: the document's topic words weigh little, the word that singles out the asked-about part ("担保",
+    "学前教育") much."""
+    local = {}
     for term, weight in zip(terms, weights, strict=True):
-        count = corpus.occurrences(chunk.source, term)
+        count = corpus.occurrences(source, term)
         if count:
-            local = weight / count
-            total += local
-            held += local * (term in chunk.normalized)
-    return held / total if total else 0.0
+            local[term] = float(weight) / count
+    return local
+
+
+def focus_share(local: dict[str, float], text: str) -> float:
+    """0..1: the share of a document's focus weights (`focus_weights`) that a passage of it holds."""
+    total = sum(local.values())
+    return sum(w for term, w in local.items() if term in text) / total if total else 0.0
+
+
+def document_focus(terms: list[str], weights: np.ndarray, chunk: Chunk, corpus: Corpus) -> float:
+    """0..1: the share of the question's words found in the passage's document that the passage holds,
+    weighed by their rarity in that document (`focus_weights`)."""
+    return focus_share(focus_weights(terms, weights, chunk.source, corpus), chunk.normalized)
 
 
 def _answer_near(terms: list[str], text: str, kinds: list[str]) -> float:

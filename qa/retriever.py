@@ -16,7 +16,7 @@ from indexer.embedders.base import Embedder
 from indexer.normalize import normalize_query
 from indexer.store import IndexStore
 from indexer.text import key_terms, sub_words
-from qa.features import Candidate, document_focus
+from qa.features import Candidate, focus_share, focus_weights, question_terms
 from qa.fusion import fuse
 from qa.query import Query
 
@@ -42,7 +42,7 @@ _NAMED_AFTER = 20  # they join after this many candidates, within the reranker's
 # With them, each named document's passages that hold the question's words rare in that document: the last
 # article saying when a law takes effect shares one word ("施行") with the question, the law's other
 # articles all repeat its name, so neither search finds it.
-_NAMED_FOCUS = 2
+_NAMED_FOCUS = 2  # per named document; they count among the _NAMED_PASSAGES
 # A year that names a document: followed (within a few characters) by the kind of document it is.
 _YEAR_NAMING_A_DOCUMENT = re.compile(r"((?:19|20)\d\d)年[^，。？?]{0,6}?(?:政府工作报告|报告|条例|法|规定|办法|决定)")
 _YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
@@ -162,11 +162,10 @@ class Retriever:
         in_named = self._lexical(list(query.topic_tokens), rows, _NAMED_PASSAGES)
         named_fused, named_dense = self._fuse(in_named, self._dense(query.vector, rows, _NAMED_PASSAGES), query.vector)
         high = {c.chunk.chunk_id for c in candidates[:_NAMED_AFTER]}
+        focused = [r for r in self._focused_rows(query, named) if self.store.chunks[r].chunk_id not in high]
         extra = [r for r, _ in sorted(named_fused.items(), key=lambda item: (-item[1], item[0]))]
-        extra = [r for r in extra if self.store.chunks[r].chunk_id not in high][:_NAMED_PASSAGES]
-        focused = [
-            r for r in self._focused_rows(query, named) if r not in extra and self.store.chunks[r].chunk_id not in high
-        ]
+        extra = [r for r in extra if self.store.chunks[r].chunk_id not in high and r not in focused]
+        extra = extra[: _NAMED_PASSAGES - len(focused)]  # all of them within the reranker's depth
         if focused:
             cosines = self.store.dense.scores_for(query.vector, np.asarray(focused)).tolist()
             named_dense = {**named_dense, **dict(zip(focused, cosines, strict=True))}
@@ -178,17 +177,18 @@ class Retriever:
         return head + joined + [c for c in candidates[_NAMED_AFTER:] if c.chunk.chunk_id not in joined_ids]
 
     def _focused_rows(self, query: Query, sources: list[str]) -> list[int]:
-        """Each document's passages holding most of the question's words that are rare in it (best first)."""
-        terms = list(dict.fromkeys(query.key_terms or query.tokens))
-        weights = np.asarray([self.idf(t) for t in terms])
+        """Each document's passages holding most of the question's words that are rare in it, the best of
+        each document first."""
+        terms, weights = question_terms(query, self)
         found = []
         for source in sources:
-            scored = [
-                (document_focus(terms, weights, self.store.chunks[r], self), r)
-                for r in self._rows_by_source[source].tolist()
-            ]
+            local = focus_weights(terms, weights, source, self)
+            if not local:
+                continue
+            rows = self._rows_by_source[source].tolist()
+            scored = [(focus_share(local, self.store.chunks[r].normalized), r) for r in rows]
             found += [
-                r for focus, r in sorted(scored, key=lambda item: (-item[0], item[1]))[:_NAMED_FOCUS] if focus > 0
+                r for share, r in sorted(scored, key=lambda item: (-item[0], item[1]))[:_NAMED_FOCUS] if share > 0
             ]
         return found
 

@@ -5,6 +5,7 @@ from indexer.datatypes import Hit
 from indexer.store import IndexStore
 from qa.query import analyze
 from qa.retriever import Retriever
+from qa.settings import QASettings
 from tests.conftest import DONGE_REPORT, FakeEmbedder, settings_for
 
 
@@ -61,6 +62,7 @@ def test_a_named_documents_passage_holding_its_rare_words_joins_the_reranked_can
     retriever = Retriever(IndexStore.load(settings.index_dir), embedder, dense_weight=0.3, candidates=10)
     assert len(retriever.store.chunks) > 60, "more passages than the candidates"
     query = analyze("《保障农民工工资支付条例》从什么时候开始施行？", retriever.query_vector)
-    texts = [c.chunk.text for c in retriever.hybrid_candidates(query, 10)]
-    found = [i for i, text in enumerate(texts) if "2020年5月1日起施行" in text]
-    assert found and found[0] < 30, "among the candidates the reranker reorders"
+    candidates = retriever.hybrid_candidates(query, 40)
+    assert len({c.chunk.chunk_id for c in candidates}) == len(candidates)
+    found = [i for i, c in enumerate(candidates) if "2020年5月1日起施行" in c.chunk.text]
+    assert found and found[0] < QASettings().rerank_depth, "among the candidates the reranker reorders"

@@ -59,8 +59,9 @@ def test_a_named_documents_passage_holding_its_rare_words_joins_the_reranked_can
     settings = settings_for(corpus, tmp_path / "index")
     embedder = FakeEmbedder()
     build_index(settings, lambda: embedder)
-    retriever = Retriever(IndexStore.load(settings.index_dir), embedder, dense_weight=0.3, candidates=10)
-    assert len(retriever.store.chunks) > 60, "more passages than the candidates"
+    store = IndexStore.load(settings.index_dir)
+    assert len(store.chunks) > 60, "more passages than the candidates"
+    retriever = Retriever(store, embedder, dense_weight=0.3, candidates=10)
     query = analyze("《保障农民工工资支付条例》从什么时候开始施行？", retriever.query_vector)
     candidates = retriever.hybrid_candidates(query, 40)
     assert len({c.chunk.chunk_id for c in candidates}) == len(candidates)

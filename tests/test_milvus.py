@@ -107,7 +107,7 @@ def test_changing_the_store_makes_the_index_stale_and_the_build_moves_its_vector
     np.testing.assert_allclose(after.dense.vectors(), before.dense.vectors(), atol=1e-6)
 
 
-def test_two_service_processes_against_one_milvus_serve_an_upload_through_either(corpus, tmp_path) -> None:
+def test_two_services_on_one_milvus_serve_an_upload_and_a_deletion_through_either(corpus, tmp_path) -> None:
     port = free_port()
     server_log = (tmp_path / "milvus.log").open("w")
     milvus_server = subprocess.Popen(
@@ -150,6 +150,16 @@ def test_two_service_processes_against_one_milvus_serve_an_upload_through_either
                 time.sleep(0.1)
             assert "1200" in answer["answer"]
             assert httpx.get(f"{second}/readyz").json()["index_version"] == uploaded.json()["index_version"]
+            deleted = httpx.delete(
+                f"{first}/v1/documents/new.txt", headers={"Authorization": "Bearer admin-key"}, timeout=120
+            )
+            assert deleted.status_code == 200, deleted.text
+            deadline = time.monotonic() + 2.0
+            while httpx.get(f"{second}/readyz").json()["index_version"] != deleted.json()["index_version"]:
+                assert time.monotonic() < deadline, "the other process did not serve the deletion within 2 s"
+                time.sleep(0.1)
+            after = httpx.post(f"{second}/v1/ask", json=question, timeout=60).json()
+            assert not any(c["source"] == "new.txt" for c in after.get("citations", []))
             milvus_server.terminate()  # Milvus gone: a clear 503 within the query timeout, not a 500 or a hang
             milvus_server.wait(timeout=30)
             started = time.monotonic()

@@ -43,7 +43,8 @@ _HOLDS = {
 }
 _WANT_KINDS = tuple(_WANTS)
 _PARTS_CREDIT = 0.6  # a compound term absent as a whole counts by the share of its parts present
-_DOCUMENT_CREDIT = 0.7
+# A query word found only elsewhere in the passage's document counts for this much of one in the passage.
+DOCUMENT_CREDIT = 0.7
 _NEAR_CHARS = 10  # characters at which "beside the question's words" has faded to one half
 FEATURES = (
     "fused", "fused_reciprocal_rank", "lexical", "dense", "dense_minmax",
@@ -107,17 +108,17 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
     for rank, candidate in enumerate(candidates):
         chunk = candidate.chunk
         text = chunk.normalized
-        presence = np.asarray([_presence(t, text) for t in terms])
-        in_document = np.asarray([_presence(t, corpus.document_text(chunk.source)) for t in terms])
+        present = np.asarray([presence(t, text) for t in terms])
+        in_document = np.asarray([presence(t, corpus.document_text(chunk.source)) for t in terms])
         title = corpus.title(chunk.source)
         section = normalize_query(chunk.section)
         holds = [bool(_HOLDS[k].search(text)) for k in _WANT_KINDS]
         rows.append([
             fused_scaled[rank], 1.0 / (1 + rank), candidate.lexical, candidate.dense, dense_scaled[rank],
-            float(weights @ presence) / total if terms else 0.0,
-            float(weights @ np.maximum(presence, _DOCUMENT_CREDIT * in_document)) / total if terms else 0.0,
+            float(weights @ present) / total if terms else 0.0,
+            float(weights @ np.maximum(present, DOCUMENT_CREDIT * in_document)) / total if terms else 0.0,
             _share(terms, weights, total, title), _share(terms, weights, total, section),
-            float((presence == 1.0).sum()),
+            float((present == 1.0).sum()),
             _proximity(terms, text), math.log1p(len(text)),
             float(text.rstrip().endswith((":", "："))), float("(一)" in text or "(1)" in text),
             *map(float, wants), *map(float, holds),
@@ -127,13 +128,13 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
             _answer_near(terms, text, [k for k, w in zip(_WANT_KINDS, wants, strict=True) if w]),
             focus[rank], focus[rank] / best_focus[chunk.source] if best_focus[chunk.source] else 0.0,
             sum(p in text for p in phrases) / len(phrases) if phrases else 0.0, float(chunk.position == 0),
-            float(asked_weights @ [_presence(t, text) for t in asked]) / asked_total if asked else 0.0,
+            float(asked_weights @ [presence(t, text) for t in asked]) / asked_total if asked else 0.0,
             document_focus(asked, asked_weights, chunk, corpus),
         ])  # fmt: skip
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 
 
-def _presence(term: str, text: str) -> float:
+def presence(term: str, text: str) -> float:
     if term in text:
         return 1.0
     parts = sub_words(term)

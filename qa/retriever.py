@@ -15,8 +15,8 @@ from indexer.datatypes import Chunk, Hit
 from indexer.embedders.base import Embedder
 from indexer.normalize import normalize_query
 from indexer.store import IndexStore
-from indexer.text import key_terms, sub_words
-from qa.features import Candidate, focus_share, focus_weights, question_terms
+from indexer.text import key_terms
+from qa.features import DOCUMENT_CREDIT, Candidate, focus_share, focus_weights, presence, question_terms
 from qa.fusion import fuse
 from qa.query import Query
 
@@ -28,10 +28,6 @@ _EVIDENCE_PASSAGES = 3
 # Added (times the top score) to chunks whose report names the place the query names, so those reports
 # rank first: a report names its county in a few sentences, yet all of it is about that county.
 _PLACE_BONUS = 1.0
-# A query term found only elsewhere in the passage's document (a report names its county once,
-# at the top) counts for this much of a term found in the passage itself.
-_DOCUMENT_CREDIT = 0.7
-_PARTS_CREDIT = 0.6  # a compound term absent as a whole, scored by the share of its parts present
 # A question that names a document by most of its title ("2021年政府工作报告", "十五大报告", "档案法")
 # gets that document's best passages among the candidates even when the words of the passage do not
 # match: titles are not part of the passages' indexed text.
@@ -233,7 +229,7 @@ class Retriever:
         best = 0.0
         for hit in self._place_consistent(query.places, hits[:_EVIDENCE_PASSAGES]) if total else []:
             document = self._document_text[hit.chunk.source]
-            held = sum(w * max(_presence(t, hit.chunk.normalized), _DOCUMENT_CREDIT * _presence(t, document))
+            held = sum(w * max(presence(t, hit.chunk.normalized), DOCUMENT_CREDIT * presence(t, document))
                        for t, w in weights.items())  # fmt: skip
             best = max(best, held / total)
         return best
@@ -331,13 +327,6 @@ def _names(text: str, place: str) -> bool:
     """The text names the place, with or without its administrative suffix (崇川区 / 崇川)."""
     stem = place[:-1] if len(place) > 2 and place[-1] in "省市县区镇乡村" else place
     return stem in text  # the stem is part of the place: one scan of the text, not two
-
-
-def _presence(term: str, text: str) -> float:
-    if term in text:
-        return 1.0
-    parts = sub_words(term)
-    return _PARTS_CREDIT * sum(p in text for p in parts) / len(parts) if parts else 0.0
 
 
 def _overlaps(a: Chunk, b: Chunk) -> bool:

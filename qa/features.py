@@ -3,10 +3,11 @@
 Cheap by design (string tests on two short texts, no model call): the reranker scores the top
 candidates of every hybrid search within a few milliseconds. Beside the retrieval scores they
 describe what retrieval cannot see: whether the passage holds the kind of thing the question asks
-for (a number, a date, a time limit, an organ, a list), whether it is only the lead of a list, how
-much of the question its document title and section name, how close together the question's
-words sit in it, and whether it holds the question's words that are rare in its own document (the
-passage that says what is asked, not the lead that repeats the document's topic).
+for (a number, a date, a time limit, an organ, a list, a statute's condition, a sanction), whether
+it is only the lead of a list, how much of the question its document title and section name, how
+close together the question's words sit in it, and whether it holds the question's words that are
+rare in its own document (the passage that says what is asked, not the lead that repeats the
+document's topic). The sentence model reads the same features of each sentence an answer may quote.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ _WANTS = {
     "duration": re.compile(r"多长时间|多久|期限|时限|几日|几天|几个月|多少天|多少日|多少个工作日|多少年"),
     "organ": re.compile(r"谁|哪个部门|哪些部门|哪个机关|哪一级|哪级|由哪|什么部门|什么机关|哪个机构|主管"),
     "list": re.compile(r"哪些|什么条件|哪几|什么情形|什么情况下|措施|包括什么|有什么"),
+    "condition": re.compile(
+        r"什么情况|什么情形|何种情形|哪些情形|哪种情况|什么条件|哪些条件|什么要求|什么限制|满足什么|符合什么"
+    ),
+    "penalty": re.compile(
+        r"什么处罚|哪些处罚|何种处罚|怎么处罚|如何处罚|怎样处罚|什么处理|如何处理|怎么处理|怎样处理|什么法律责任|什么责任|"
+        r"什么后果|受到什么|怎么罚|罚多少"
+    ),
 }
 _HOLDS = {
     "number": re.compile(rf"{_NUMERAL}(?:%|个百分点|倍|万|亿|元|人|项|个|次|名|所|家|吨|公里|平方米|岁|周岁)"),
@@ -40,6 +48,11 @@ _HOLDS = {
     "duration": re.compile(rf"{_NUMERAL}个?(?:工作日|日|天|个月|小时|年)(?:内|以内|之内|前|后|以上)"),
     "organ": re.compile(r"(?:部门|机关|人民政府|委员会|法院|检察院|国务院|办公室|总局)"),
     "list": re.compile(r"\([一二三四五六七八九十]+\)|下列|[一二三四五六七八九十]是"),
+    # a statute's condition is a clause ending in "的," before what may, must or must not be done
+    "condition": re.compile(r"的,[^。;]{0,12}?(?:可以|应当|不得|须|方可|有权|不予)"),
+    "penalty": re.compile(
+        r"处以|罚款|警告|拘留|处分|责令|吊销|没收|通报批评|追究[^。;]{0,8}责任|取缔|暂扣|撤销[^。;]{0,6}(?:资格|许可|登记)"
+    ),
 }
 _WANT_KINDS = tuple(_WANTS)
 _PARTS_CREDIT = 0.6  # a compound term absent as a whole counts by the share of its parts present

@@ -25,7 +25,7 @@ from qa.cross_encoder import CrossEncoder
 from qa.errors import Conflict, Duplicate, EmptyDocument, IndexUnavailable, NotFound, StorageFull
 from qa.llm import UpstreamLLM
 from qa.loaded import LoadedIndex, open_index
-from qa.rerank import DEFAULT_MODEL, Reranker
+from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker
 from qa.settings import QASettings
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ class IndexManager:
         self._llm = _upstream_llm(settings)
         cross = CrossEncoder(settings.cross_encoder_model) if settings.cross_encoder_model else None
         self._reranker = Reranker(
-            settings.rerank_model or DEFAULT_MODEL, depth=settings.rerank_depth, cross_encoder=cross,
+            settings.rerank_model or DEFAULT_MODEL,
+            sentence_model_file=settings.sentence_model or DEFAULT_SENTENCE_MODEL,
+            depth=settings.rerank_depth, cross_encoder=cross,
             cross_depth=settings.cross_encoder_depth, cross_weight=settings.cross_encoder_weight,
         )  # fmt: skip
         self._reindex_lock = threading.Lock()

@@ -20,6 +20,8 @@ from qa.query import Query
 
 MODEL_DIR = Path(__file__).with_name("models")
 DEFAULT_MODEL = MODEL_DIR / "ranker.txt"
+# The same features over an answer's candidate sentences, trained to find the sentence holding the answer.
+DEFAULT_SENTENCE_MODEL = MODEL_DIR / "sentences.txt"
 
 
 class Reranker:
@@ -30,6 +32,7 @@ class Reranker:
         self,
         model_file: Path = DEFAULT_MODEL,
         *,
+        sentence_model_file: Path | None = DEFAULT_SENTENCE_MODEL,
         depth: int = 30,
         cross_encoder: CrossEncoder | None = None,
         cross_depth: int = 5,
@@ -40,10 +43,9 @@ class Reranker:
         self.cross_encoder = cross_encoder
         self.cross_depth = cross_depth
         self.cross_weight = cross_weight
-        self._booster = lightgbm.Booster(model_file=str(model_file))
-        names = tuple(self._booster.feature_name())
-        if names != FEATURES:
-            raise ValueError(f"{model_file} was trained on other features ({len(names)}); retrain it")
+        self._booster = _booster(model_file)
+        # without a sentence model, sentences are scored as short passages by the passage model
+        self._sentence_booster = _booster(sentence_model_file) if sentence_model_file else self._booster
 
     def scores(
         self,
@@ -52,10 +54,11 @@ class Reranker:
         corpus: Corpus,
     ) -> np.ndarray:
         """The model's relevance score of each candidate (higher is better)."""
-        if not candidates:
-            return np.zeros(0)
-        rows = features(query, candidates, corpus)
-        return np.asarray(self._booster.predict(rows, num_threads=1), dtype=np.float64)
+        return _predict(self._booster, query, candidates, corpus)
+
+    def sentence_scores(self, query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> np.ndarray:
+        """How likely each candidate sentence (a Candidate whose chunk holds one sentence) states the answer."""
+        return _predict(self._sentence_booster, query, candidates, corpus)
 
     def rerank(
         self,
@@ -83,6 +86,21 @@ class Reranker:
         blended = (1 - self.cross_weight) * _z(first) + self.cross_weight * _z(second)
         order = sorted(range(len(head)), key=lambda i: (-blended[i], i))
         return [(head[i][0], float(score)) for i, score in zip(order, first, strict=True)] + tail
+
+
+def _booster(model_file: Path) -> lightgbm.Booster:
+    booster = lightgbm.Booster(model_file=str(model_file))
+    names = tuple(booster.feature_name())
+    if names != FEATURES:
+        raise ValueError(f"{model_file} was trained on other features ({len(names)}); retrain it")
+    return booster
+
+
+def _predict(booster: lightgbm.Booster, query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> np.ndarray:
+    if not candidates:
+        return np.zeros(0)
+    rows = features(query, candidates, corpus)
+    return np.asarray(booster.predict(rows, num_threads=1), dtype=np.float64)
 
 
 def _z(values: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ class QASettings(IndexSettings):
     # chat; /v1/search uses it when a request asks ("rerank": true).
     rerank: bool = True
     rerank_model: Path | None = None
+    sentence_model: Path | None = None  # picks the answer's sentences (qa/models/sentences.txt unless named)
     rerank_depth: int = Field(30, ge=2, le=200)  # candidates the model reorders
     # The cross-encoder over the reranker's first few (a folder with model_qint8.onnx, tokenizer.json, card.json).
     cross_encoder_model: Path | None = None

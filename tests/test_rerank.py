@@ -8,7 +8,7 @@ from indexer.build import build_index
 from indexer.store import IndexStore
 from qa.features import FEATURES
 from qa.loaded import open_index
-from qa.rerank import DEFAULT_MODEL, Reranker, model_card
+from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker, model_card
 from qa.settings import QASettings
 from tests.conftest import FakeEmbedder, settings_for
 
@@ -21,6 +21,17 @@ def test_the_shipped_model_matches_its_card() -> None:
     check = card["held_out_check"]
     assert check["held_out_hit_at_1_reranked"] > check["held_out_hit_at_1_retrieval"] + 0.05
     assert DEFAULT_MODEL.stat().st_size < 40 << 20
+
+
+def test_the_shipped_sentence_model_matches_its_card_and_beats_the_passage_model_on_sentences() -> None:
+    card = model_card(DEFAULT_SENTENCE_MODEL)
+    assert hashlib.sha256(DEFAULT_SENTENCE_MODEL.read_bytes()).hexdigest() == card["sha256"]
+    assert card["features"] == list(FEATURES)
+    assert card["command"].startswith("python -m training sentences") and isinstance(card["seed"], int)
+    assert card["passage_model_sha256"] == model_card()["sha256"]  # trained on the shipped reranker's passages
+    check = card["held_out_check"]
+    assert check["held_out_first_sentence_holds_answer"] > check["held_out_first_sentence_holds_answer_passage_model"]
+    assert DEFAULT_SENTENCE_MODEL.stat().st_size < 40 << 20
 
 
 def test_a_model_of_other_features_is_refused(tmp_path) -> None:

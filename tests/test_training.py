@@ -4,16 +4,19 @@ import random
 
 import numpy as np
 
+from indexer.datatypes import Hit
 from indexer.normalize import normalize
 from indexer.store import IndexStore
+from qa.answer import PASSAGES_READ
 from qa.features import FEATURES
 from qa.loaded import open_index
 from qa.rerank import Reranker
 from qa.settings import QASettings
 from tests.conftest import MODEL
-from training.groups import synthetic_groups
+from training.groups import DEPTH, synthetic_groups, synthetic_questions
 from training.questions import questions_from, section_question
 from training.ranker import hit_at_1, save, split_by_document, train
+from training.sentences import sentence_groups
 
 LAW = normalize(
     "第十二条 申请人应当自收到决定书之日起十五日内向上一级机关申请复议。\n"
@@ -53,6 +56,31 @@ def test_training_runs_and_writes_a_model_the_reranker_loads(fake_index, tmp_pat
     assert {c.chunk_id for c, _ in ranked} == {c.chunk.chunk_id for c in candidates}
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True) and np.isfinite(scores).all()
+
+
+def test_sentence_groups_label_the_read_sentences_that_hold_the_answer(fake_index, tmp_path) -> None:
+    settings, embedder = fake_index
+    qa_settings = QASettings(**settings.model_dump())
+    index = open_index(IndexStore.load(settings.index_dir), embedder, qa_settings, None)
+    made = list(synthetic_questions(index, per_chunk=2, sentence_share=1.0, seed=1))
+    reranker = Reranker(sentence_model_file=None)
+    groups = list(sentence_groups(index, reranker, ((q, source, None) for q, source in made)))
+    assert len(groups) > 10 and all(g.features.shape == (len(g.labels), len(FEATURES)) for g in groups)
+    answers = {q.question: q.answer[:8] for q, _ in made}
+    for group in groups:  # the sentences an answer reads (top passages by the passage model), each once
+        query = index.analyze(group.question)
+        candidates = index.retriever.hybrid_candidates(query, 100)[:DEPTH]
+        ranked = reranker.rerank(query, candidates, index.retriever)[:PASSAGES_READ]
+        sentences, _ = index.answerer.sentences([Hit(chunk, score) for chunk, score in ranked])
+        expected = [answers[group.question] in s.normalized and s.hit.chunk.source == group.source for s in sentences]
+        assert [bool(x) for x in group.labels] == expected and 0 < sum(expected) < len(expected)
+    booster = train(*split_by_document(groups, 0.4, seed=1), seed=1, rounds=5)
+    model = tmp_path / "sentences.txt"
+    save(booster, model, {"seed": 1})
+    served = Reranker(sentence_model_file=model)
+    query = index.analyze(groups[0].question)
+    read, _ = index.answerer.sentence_candidates(query, *index.answerer.sentences(index.retriever.search(query, 3)))
+    assert np.isfinite(served.sentence_scores(query, read, index.retriever)).all()
 
 
 def test_cross_encoder_training_exports_a_model_the_reranker_blends_in(fake_index, tmp_path) -> None:

@@ -1,6 +1,8 @@
-"""python -m training ranker: build the training corpus and index, make question groups, train, write the model.
+"""python -m training ranker|sentences: build the training corpus and index, make question groups, train, write
+the model.
 
 .venv/bin/python -m training ranker --seed 13      # writes qa/models/ranker.txt and ranker.json
+.venv/bin/python -m training sentences --seed 13   # writes qa/models/sentences.txt and sentences.json
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ import sys
 import time
 from pathlib import Path
 
+import lightgbm
+
 from indexer.build import build_index
 from indexer.embedders.base import Embedder
 from indexer.embedders.factory import make_embedder
 from indexer.store import IndexStore
+from qa.answer import PASSAGES_READ
 from qa.loaded import LoadedIndex, open_index
-from qa.rerank import DEFAULT_MODEL, Reranker
+from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker, model_card
 from qa.settings import QASettings
 from training.corpus import write_training_corpus
-from training.groups import cmrc_groups, synthetic_groups, synthetic_questions
+from training.groups import cmrc_groups, cmrc_questions, synthetic_groups, synthetic_questions
 from training.ranker import hit_at_1, kinds, save, split_by_document, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     ranker.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     ranker.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     ranker.add_argument("--extdata", type=Path, default=EXTDATA)
+    sentences = commands.add_parser("sentences", help="train the answer-sentence model over the reranker's passages")
+    sentences.add_argument("--seed", type=int, default=13)
+    sentences.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
+    sentences.add_argument("--per-chunk", type=int, default=2, help="synthetic questions per chunk, at most")
+    sentences.add_argument("--sentence-share", type=float, default=0.3, help="chunks that also give a keyword query")
+    sentences.add_argument(
+        "--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions"
+    )
+    sentences.add_argument("--rounds", type=int, default=400)
+    sentences.add_argument("--ranker", type=Path, default=DEFAULT_MODEL, help="the passage model choosing the passages")
+    sentences.add_argument("--work", type=Path, default=ROOT / "var" / "train")
+    sentences.add_argument("--out", type=Path, default=DEFAULT_SENTENCE_MODEL)
+    sentences.add_argument("--extdata", type=Path, default=EXTDATA)
     cross = commands.add_parser("cross-encoder", help="fine-tune the cross-encoder from the embedding model")
     cross.add_argument("--seed", type=int, default=13)
     cross.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
@@ -60,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     cross.add_argument("--extdata", type=Path, default=EXTDATA)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    return _ranker(args) if args.command == "ranker" else _cross_encoder(args)
+    commands_run = {"ranker": _ranker, "sentences": _sentences, "cross-encoder": _cross_encoder}
+    return commands_run[args.command](args)
 
 
 def _training_index(args: argparse.Namespace) -> tuple[LoadedIndex, Embedder, dict[str, int]]:
@@ -119,11 +138,8 @@ def _ranker(args: argparse.Namespace) -> int:
     ))  # fmt: skip
     print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
     if args.cmrc:
-        cmrc_settings = QASettings(corpus_dir=CMRC_EVAL.parent / "corpus", index_dir=args.work / "cmrc-index")
-        build_index(cmrc_settings, lambda: embedder)
-        cmrc_index = open_index(IndexStore.load(cmrc_settings.index_dir), embedder, cmrc_settings, None)
-        excluded = {g.source for case in _load(CMRC_EVAL) for g in case.gold}
-        extra = list(cmrc_groups(cmrc_index, args.extdata / "cmrc2018_dev_retrieval" / "queries.jsonl", excluded))
+        cmrc_index, queries, excluded = _cmrc(args, embedder)
+        extra = list(cmrc_groups(cmrc_index, queries, excluded))
         print(f"{len(extra)} CMRC 2018 groups (paragraphs of the 300 eval questions excluded)", file=sys.stderr)
         groups += extra
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
@@ -152,6 +168,60 @@ def _ranker(args: argparse.Namespace) -> int:
     save(booster, args.out, card)
     print(f"model written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _sentences(args: argparse.Namespace) -> int:
+    from training.sentences import sentence_groups
+
+    started = time.perf_counter()
+    index, embedder, counts = _training_index(args)
+    reranker = Reranker(args.ranker, sentence_model_file=None)
+    made = synthetic_questions(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed)
+    groups = list(sentence_groups(index, reranker, ((q, source, None) for q, source in made)))
+    print(f"{len(groups)} synthetic sentence groups: {kinds(groups)}", file=sys.stderr)
+    if args.cmrc:
+        cmrc_index, queries, excluded = _cmrc(args, embedder)
+        extra = list(sentence_groups(cmrc_index, reranker, cmrc_questions(queries, excluded)))
+        print(f"{len(extra)} CMRC 2018 sentence groups", file=sys.stderr)
+        groups += extra
+    train_groups, held_out = split_by_document(groups, 0.1, args.seed)
+    booster = train(train_groups, held_out, seed=args.seed, rounds=args.rounds)
+    # the baseline: the passage model reading each sentence as a short passage (what answers used before)
+    passage_model = lightgbm.Booster(model_file=str(args.ranker))
+    check = {
+        "held_out_groups": len(held_out),
+        "held_out_first_sentence_holds_answer_passage_model": round(hit_at_1(held_out, passage_model), 4),
+        "held_out_first_sentence_holds_answer": round(hit_at_1(held_out, booster), 4),
+    }
+    print(check, file=sys.stderr)
+    card = {
+        "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
+        "seed": args.seed,
+        "passage_model_sha256": model_card(args.ranker).get("sha256"),
+        "data": {
+            "corpus": f"{counts['laws']} documents of law_corpus_scale ({', '.join(_LAW_NOTE)}) and "
+            f"{counts['reports']} State Council work reports of gov_docs that no evaluation question is about",
+            "questions": "the passage model's training questions; for each, the sentences of its top "
+            f"{PASSAGES_READ} passages, labelled by whether they hold the answer",
+            "groups": len(groups),
+            "kinds": kinds(groups),
+        },
+        "held_out_check": check,
+        "best_iteration": booster.best_iteration,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    save(booster, args.out, card)
+    print(f"model written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmrc(args: argparse.Namespace, embedder: Embedder) -> tuple[LoadedIndex, Path, set[str]]:
+    """The CMRC 2018 paragraphs' index, the questions file, and the paragraphs of the 300 eval questions."""
+    settings = QASettings(corpus_dir=CMRC_EVAL.parent / "corpus", index_dir=args.work / "cmrc-index")
+    build_index(settings, lambda: embedder)
+    index = open_index(IndexStore.load(settings.index_dir), embedder, settings, None)
+    excluded = {g.source for case in _load(CMRC_EVAL) for g in case.gold}
+    return index, args.extdata / "cmrc2018_dev_retrieval" / "queries.jsonl", excluded
 
 
 _LAW_NOTE = ("local regulations", "judicial interpretations", "economic, social, civil, criminal and procedural law")

@@ -61,16 +61,22 @@ def synthetic_questions(
 
 def cmrc_groups(index: LoadedIndex, queries: Path, excluded_paragraphs: set[str]) -> Iterator[Group]:
     """Groups from CMRC 2018 questions whose paragraph no evaluation question is about."""
+    for question, source, answers in cmrc_questions(queries, excluded_paragraphs):
+        group = _group(index, question, source, answers=answers)
+        if group is not None:
+            yield group
+
+
+def cmrc_questions(queries: Path, excluded_paragraphs: set[str]) -> Iterator[tuple[SyntheticQuestion, str, list[str]]]:
+    """(question, its paragraph, its answers normalised) for the CMRC 2018 questions no evaluation question shares
+    a paragraph with."""
     for line in queries.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         sources = {f"{pid}.txt" for pid in row["gold_ids"]}
         if sources & excluded_paragraphs:
             continue
         answers = [normalize_query(a) for a in row["answers"] if a.strip()]
-        question = SyntheticQuestion(row["question"], "cmrc", answers[0] if answers else "")
-        group = _group(index, question, next(iter(sources)), answers=answers)
-        if group is not None:
-            yield group
+        yield SyntheticQuestion(row["question"], "cmrc", answers[0] if answers else ""), next(iter(sources)), answers
 
 
 def _group(index: LoadedIndex, question: SyntheticQuestion, source: str, answers: list[str] | None = None):

@@ -15,7 +15,7 @@ from indexer.datatypes import Document, Hit
 from indexer.embedders.base import Embedder
 from indexer.normalize import display_text, normalize
 from indexer.script import to_simplified, to_traditional
-from qa.features import Candidate
+from qa.features import Candidate, asks_for_list
 from qa.fusion import min_max
 from qa.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
 from qa.quantities import asked_quantity
@@ -37,6 +37,9 @@ _OTHER_PASSAGE_RELATIVE_SCORE = 0.85
 # A heading (short, no clause break) restates the topic; the sentences after it hold the answer.
 _HEADING = re.compile(r"[^，,；;：:]{2,24}[。]?")
 _AFTER_HEADING = 2  # ... or this share, when it comes from another passage than the best
+# A list's item as the normalised text marks it: "(一)", "一、", "1."
+_ITEM = re.compile(r"\s*(?:\([一二三四五六七八九十\d]+\)|[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d))")
+_GAP_CHARS = 6  # non-space characters between two sentences that still follow on (a bare item number)
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
 # question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
 _SENTENCE_COSINE_WEIGHT = 0.45
@@ -180,6 +183,8 @@ class Answerer:
             scores = (1 - _SENTENCE_MODEL_WEIGHT) * scores + _SENTENCE_MODEL_WEIGHT * min_max(relevance)
         order = np.argsort(-scores, kind="stable")
         first = sentences[int(order[0])]
+        if asks_for_list(query) and (lead := _lead_of(first, sentences)):  # the whole list answers, not one item
+            first = lead
         if first.normalized.endswith((":", "：")):  # a list's lead: what answers is its items
             return self._with_items(first, sentences)
         if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers
@@ -200,16 +205,24 @@ class Answerer:
     def _with_items(
         self, lead: AnswerSentence, sentences: list[AnswerSentence], limit: int | None = None
     ) -> list[AnswerSentence]:
-        """The lead and the sentences after it in its passage (at most `limit`), within the answer length."""
+        """The lead and the read sentences that follow it in its document without a gap (a list's items can run
+        on into the next passage read), at most `limit`, within the answer length."""
+        text = self.documents[lead.hit.chunk.source].text
+        after = sorted(
+            (s for s in sentences if s.hit.chunk.source == lead.hit.chunk.source and s.start >= lead.end),
+            key=lambda s: s.start,
+        )
         chosen = [lead]
-        length = lead.end - lead.start
-        for sentence in sentences:
-            if sentence.hit_rank != lead.hit_rank or sentence.start < lead.end:
+        end, length = lead.end, lead.end - lead.start
+        for sentence in after:
+            if sentence.start < end:  # part of a sentence already taken (passages overlap)
                 continue
+            if len(text[end : sentence.start].strip()) > _GAP_CHARS:
+                break
             if length + sentence.end - sentence.start > _MAX_ANSWER_CHARS or len(chosen) - 1 == limit:
                 break
             chosen.append(sentence)
-            length += sentence.end - sentence.start
+            end, length = sentence.end, length + sentence.end - sentence.start
         return chosen
 
     def sentence_candidates(
@@ -278,6 +291,18 @@ def language(text: str) -> str:
     if not _CJK.search(text):
         return "en"
     return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
+
+
+def _lead_of(item: AnswerSentence, sentences: list[AnswerSentence]) -> AnswerSentence | None:
+    """The lead of the list an item belongs to, when it was read: the nearest sentence before the item in its
+    document that is no item itself, if it ends with a colon."""
+    if not _ITEM.match(item.normalized):
+        return None
+    before = [s for s in sentences if s.hit.chunk.source == item.hit.chunk.source and s.end <= item.start]
+    for sentence in sorted(before, key=lambda s: s.start, reverse=True):
+        if not _ITEM.match(sentence.normalized):
+            return sentence if sentence.normalized.rstrip().endswith((":", "：")) else None
+    return None
 
 
 def _sentences_of(rank: int, hit: Hit) -> list[AnswerSentence]:

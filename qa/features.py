@@ -147,6 +147,11 @@ def features(query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> n
     return np.asarray(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 
 
+def asks_for_list(query: Query) -> bool:
+    """Whether the question asks for the items of a list (conditions, cases, measures, "哪些")."""
+    return bool(_WANTS["list"].search(query.normalized))
+
+
 def presence(term: str, text: str) -> float:
     if term in text:
         return 1.0

@@ -206,7 +206,7 @@ class Answerer:
         self, lead: AnswerSentence, sentences: list[AnswerSentence], limit: int | None = None
     ) -> list[AnswerSentence]:
         """The lead and the read sentences that follow it in its document without a gap (a list's items can run
-        on into the next passage read), at most `limit`, within the answer length."""
+        on into the next passage read) up to the end of its list, at most `limit`, within the answer length."""
         text = self.documents[lead.hit.chunk.source].text
         after = sorted(
             (s for s in sentences if s.hit.chunk.source == lead.hit.chunk.source and s.start >= lead.end),
@@ -214,6 +214,7 @@ class Answerer:
         )
         chosen = [lead]
         end, length = lead.end, lead.end - lead.start
+        listed = False  # items have been taken: the first sentence that is none ends the list
         for sentence in after:
             if sentence.start < end:  # part of a sentence already taken (passages overlap)
                 continue
@@ -221,6 +222,10 @@ class Answerer:
                 break
             if length + sentence.end - sentence.start > _MAX_ANSWER_CHARS or len(chosen) - 1 == limit:
                 break
+            # a new line that is no item ends the list (an item's own "；" does not)
+            if listed and "\n" in text[end : sentence.start] and not _ITEM.match(sentence.normalized):
+                break
+            listed = listed or bool(_ITEM.match(sentence.normalized))
             chosen.append(sentence)
             end, length = sentence.end, length + sentence.end - sentence.start
         return chosen

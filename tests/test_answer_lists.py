@@ -1,0 +1,64 @@
+"""A question asking for a list is answered by the whole list: its lead and every item, also when the
+items run on into the next passage read, and also when the sentence scored best is one of the items."""
+
+import numpy as np
+import pytest
+
+from indexer.datatypes import Chunk, Document, Hit
+from indexer.normalize import normalize_query
+from qa.answer import Answerer
+from qa.query import analyze
+
+LAW = (
+    "第十四条 具备下列条件的失业人员，可以领取失业保险金：\n"
+    "  (一)按照规定参加失业保险，缴费满1年的；\n"
+    "  (二)非因本人意愿中断就业的；\n"
+    "  (三)已办理失业登记，并有求职要求的。\n"
+    "第十五条 失业保险金按月发放。"
+)
+SPLIT = LAW.index("  (二)")  # the first passage ends after item (一); the second holds the rest
+ITEMS = ["具备下列条件的失业人员", "缴费满1年的", "非因本人意愿中断就业的", "已办理失业登记"]
+
+
+def _chunk(position: int, start: int, end: int) -> Chunk:
+    text = LAW[start:end]
+    return Chunk(f"law.txt#{position}", "law.txt", position, "条例", "", start, end, text, normalize_query(text))
+
+
+class _Embedder:
+    """Sentence vectors that make the chosen sentence the closest to the question."""
+
+    def __init__(self, closest: str) -> None:
+        self.closest = closest
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.asarray([[1.0, 0.0] if self.closest in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+
+
+class _Retriever:
+    reranker = None
+
+    def idf(self, term: str) -> float:
+        return 1.0
+
+
+@pytest.mark.parametrize("closest", ["具备下列条件", "(一)"])  # the lead or an item scored best
+def test_a_list_question_is_answered_by_the_lead_and_every_item(closest) -> None:
+    documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
+    answerer = Answerer(_Retriever(), _Embedder(closest), documents, threshold=0.45, max_sentences=2)
+    hits = [Hit(_chunk(0, 0, SPLIT), 2.0), Hit(_chunk(1, SPLIT, len(LAW)), 1.0)]
+    query = analyze("领取失业保险金需要具备哪些条件？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, hits)
+    for part in ITEMS:
+        assert part in answer.text
+    assert "按月发放" not in answer.text  # the list ends where its items end
+    assert all(LAW[c.start : c.end] == c.quote for c in answer.citations)
+
+
+def test_a_question_about_one_item_is_answered_by_that_item() -> None:
+    documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
+    answerer = Answerer(_Retriever(), _Embedder("(二)"), documents, threshold=0.45, max_sentences=1)
+    hits = [Hit(_chunk(0, 0, SPLIT), 2.0), Hit(_chunk(1, SPLIT, len(LAW)), 1.0)]
+    query = analyze("非因本人意愿中断就业的能领失业保险金吗？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, hits)
+    assert "非因本人意愿中断就业的" in answer.text and "具备下列条件" not in answer.text

@@ -201,15 +201,21 @@ class Answerer:
             floor = _MIN_RELATIVE_SCORE if sentence.hit_rank == first.hit_rank else _OTHER_PASSAGE_RELATIVE_SCORE
             if scores[i] < floor * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS:
                 break
+            if sentence.normalized.endswith((":", "：")):  # a lead is not quoted without its items
+                return chosen + self._with_items(sentence, sentences, room=_MAX_ANSWER_CHARS - length)
             chosen.append(sentence)
             length += sentence.end - sentence.start
         return chosen
 
     def _with_items(
-        self, lead: AnswerSentence, sentences: list[AnswerSentence], limit: int | None = None
+        self,
+        lead: AnswerSentence,
+        sentences: list[AnswerSentence],
+        limit: int | None = None,
+        room: int = _MAX_ANSWER_CHARS,
     ) -> list[AnswerSentence]:
         """The lead and the read sentences that follow it in its document without a gap (a list's items can run
-        on into the next passage read) up to the end of its list, at most `limit`, within the answer length."""
+        on into the next passage read) up to the end of its list, at most `limit`, within `room` characters."""
         text = self.documents[lead.hit.chunk.source].text
         after = sorted(
             (s for s in sentences if s.hit.chunk.source == lead.hit.chunk.source and s.start >= lead.end),
@@ -223,7 +229,7 @@ class Answerer:
                 continue
             if len(text[end : sentence.start].strip()) > _GAP_CHARS:
                 break
-            if length + sentence.end - sentence.start > _MAX_ANSWER_CHARS or len(chosen) - 1 == limit:
+            if length + sentence.end - sentence.start > room or len(chosen) - 1 == limit:
                 break
             # a new line that is no item ends the list (an item's own "；" does not)
             if listed and "\n" in text[end : sentence.start] and not _ITEM.match(sentence.normalized):

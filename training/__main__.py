@@ -26,7 +26,7 @@ from qa.loaded import LoadedIndex, open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker, model_card
 from qa.settings import QASettings
 from training.corpus import write_training_corpus
-from training.groups import cmrc_groups, cmrc_questions, synthetic_groups, synthetic_questions
+from training.groups import Group, cmrc_groups, cmrc_questions, synthetic_groups, synthetic_questions
 from training.ranker import hit_at_1, kinds, save, split_by_document, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,32 +39,28 @@ CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    ranker = commands.add_parser("ranker", help="train the LightGBM reranker")
-    ranker.add_argument("--seed", type=int, default=13)
-    ranker.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
-    ranker.add_argument("--per-chunk", type=int, default=2, help="synthetic questions per chunk, at most")
-    ranker.add_argument("--sentence-share", type=float, default=0.3, help="chunks that also give a keyword query")
+    # what the reranker and the sentence model are trained on: the same questions
+    questions = argparse.ArgumentParser(add_help=False)
+    questions.add_argument("--seed", type=int, default=13)
+    questions.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
+    questions.add_argument("--per-chunk", type=int, default=2, help="synthetic questions per chunk, at most")
+    questions.add_argument("--sentence-share", type=float, default=0.3, help="chunks that also give a keyword query")
+    questions.add_argument(
+        "--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions"
+    )
+    questions.add_argument("--rounds", type=int, default=400)
+    questions.add_argument("--work", type=Path, default=ROOT / "var" / "train")
+    questions.add_argument("--extdata", type=Path, default=EXTDATA)
+    ranker = commands.add_parser("ranker", parents=[questions], help="train the LightGBM reranker")
     ranker.add_argument(
         "--section-share", type=float, default=0.0, help="chunks under a numbered heading that give a question about it"
     )
-    ranker.add_argument("--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions")
-    ranker.add_argument("--rounds", type=int, default=400)
-    ranker.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     ranker.add_argument("--out", type=Path, default=DEFAULT_MODEL)
-    ranker.add_argument("--extdata", type=Path, default=EXTDATA)
-    sentences = commands.add_parser("sentences", help="train the answer-sentence model over the reranker's passages")
-    sentences.add_argument("--seed", type=int, default=13)
-    sentences.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
-    sentences.add_argument("--per-chunk", type=int, default=2, help="synthetic questions per chunk, at most")
-    sentences.add_argument("--sentence-share", type=float, default=0.3, help="chunks that also give a keyword query")
-    sentences.add_argument(
-        "--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions"
+    sentences = commands.add_parser(
+        "sentences", parents=[questions], help="train the answer-sentence model over the reranker's passages"
     )
-    sentences.add_argument("--rounds", type=int, default=400)
     sentences.add_argument("--ranker", type=Path, default=DEFAULT_MODEL, help="the passage model choosing the passages")
-    sentences.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     sentences.add_argument("--out", type=Path, default=DEFAULT_SENTENCE_MODEL)
-    sentences.add_argument("--extdata", type=Path, default=EXTDATA)
     cross = commands.add_parser("cross-encoder", help="fine-tune the cross-encoder from the embedding model")
     cross.add_argument("--seed", type=int, default=13)
     cross.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
@@ -149,25 +145,11 @@ def _ranker(args: argparse.Namespace) -> int:
         "held_out_hit_at_1_retrieval": round(hit_at_1(held_out, None), 4),
         "held_out_hit_at_1_reranked": round(hit_at_1(held_out, booster), 4),
     }
-    print(check, file=sys.stderr)
-    card = {
-        "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
-        "seed": args.seed,
-        "data": {
-            "corpus": f"{counts['laws']} documents of law_corpus_scale ({', '.join(_LAW_NOTE)}) and "
-            f"{counts['reports']} State Council work reports of gov_docs that no evaluation question is about",
-            "questions": "synthetic, rule-made from the corpus text (training/questions.py)"
-            + ("; CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""),
-            "groups": len(groups),
-            "kinds": kinds(groups),
-        },
-        "held_out_check": check,
-        "best_iteration": booster.best_iteration,
-        "seconds": round(time.perf_counter() - started, 1),
+    data = {
+        "questions": "synthetic, rule-made from the corpus text (training/questions.py)"
+        + ("; CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""),
     }
-    save(booster, args.out, card)
-    print(f"model written to {args.out}", file=sys.stderr)
-    return 0
+    return _written(args, booster, groups, counts, data, check, started)
 
 
 def _sentences(args: argparse.Namespace) -> int:
@@ -193,16 +175,34 @@ def _sentences(args: argparse.Namespace) -> int:
         "held_out_first_sentence_holds_answer_passage_model": round(hit_at_1(held_out, passage_model), 4),
         "held_out_first_sentence_holds_answer": round(hit_at_1(held_out, booster), 4),
     }
+    data = {
+        "questions": "the passage model's training questions; for each, the sentences of its top "
+        f"{PASSAGES_READ} passages, labelled by whether they hold the answer",
+    }
+    passages = {"passage_model_sha256": model_card(args.ranker).get("sha256")}
+    return _written(args, booster, groups, counts, data, check, started, passages)
+
+
+def _written(
+    args: argparse.Namespace,
+    booster: lightgbm.Booster,
+    groups: list[Group],
+    counts: dict[str, int],
+    data: dict[str, str],
+    check: dict[str, float],
+    started: float,
+    provenance: dict[str, object] | None = None,
+) -> int:
+    """Save the model with its card: the command, seed, what it was trained from, data and held-out check."""
     print(check, file=sys.stderr)
     card = {
         "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
         "seed": args.seed,
-        "passage_model_sha256": model_card(args.ranker).get("sha256"),
+        **(provenance or {}),
         "data": {
             "corpus": f"{counts['laws']} documents of law_corpus_scale ({', '.join(_LAW_NOTE)}) and "
             f"{counts['reports']} State Council work reports of gov_docs that no evaluation question is about",
-            "questions": "the passage model's training questions; for each, the sentences of its top "
-            f"{PASSAGES_READ} passages, labelled by whether they hold the answer",
+            **data,
             "groups": len(groups),
             "kinds": kinds(groups),
         },

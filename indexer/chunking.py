@@ -22,7 +22,7 @@ _POINT = re.compile(rf"[{_NUMERAL}]+是")  # "一是……": starts a new point 
 # An enumeration at a line start: "一、" or "(一)". After a lead that ends with a colon ("应当具备下列
 # 条件：") it is an item of that list, not a heading: laws and notices list conditions, measures and
 # cases this way, and an item cut off from its lead answers a question that shares no word with it.
-_ENUMERATION = re.compile(rf"[{_NUMERAL}]+、|\([{_NUMERAL}]+\)|\d{{1,2}}[.、](?!\d)")
+ENUMERATION = re.compile(rf"[{_NUMERAL}]+、|\([{_NUMERAL}]+\)|\d{{1,2}}[.、](?!\d)")
 _LEAD_END = "：:"
 # A sentence ends at 。！？； (or a line break) plus any closing quotes or brackets after it.
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』》)\]]*|\n|$)")
@@ -83,7 +83,7 @@ def _sentences(text: str, max_size: int) -> list[_Sentence]:
         start, end = _trim(text, match.start(), match.end())
         if start < end:
             level = _heading_level(text, start) if line_start else None
-            item = lead is not None and line_start and bool(_ENUMERATION.match(text, start))
+            item = lead is not None and line_start and bool(ENUMERATION.match(text, start))
             if item:
                 level = None
             elif line_start:

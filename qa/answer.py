@@ -17,6 +17,7 @@ from indexer.normalize import display_text, normalize
 from indexer.script import to_simplified, to_traditional
 from qa.features import Candidate, asks_for_list
 from qa.fusion import min_max
+from qa.lists import is_lead, lead_of, with_items
 from qa.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
 from qa.quantities import asked_quantity
 from qa.query import Query
@@ -32,17 +33,15 @@ _MAX_ANSWER_CHARS = 400
 # sentence model, 0.7 against 0.6: citation precision +0.01 (policy), +0.045 (reports), +0.012 (CMRC), evidence
 # recall equal on both policy-type sets, -0.01 on CMRC; 0.8 loses recall on both policy sets and CMRC.
 _MIN_RELATIVE_SCORE = 0.7
+# ... or this share, when it comes from another passage than the best one's (usually context)
+_OTHER_PASSAGE_RELATIVE_SCORE = 0.85
 # With the reranker on, the sentence score is blended half and half with the sentence model's score. Measured on
 # the three dev sets: more weight on the model raises citation precision on the reports and CMRC but loses
 # the policy set's second evidence sentences (weight 0.75: policy evidence recall 0.676 -> 0.603).
 _SENTENCE_MODEL_WEIGHT = 0.5
-_OTHER_PASSAGE_RELATIVE_SCORE = 0.85
 # A heading (short, no clause break) restates the topic; the sentences after it hold the answer.
 _HEADING = re.compile(r"[^，,；;：:]{2,24}[。]?")
-_AFTER_HEADING = 2  # ... or this share, when it comes from another passage than the best
-# A list's item as the normalised text marks it: "(一)", "一、", "1."
-_ITEM = re.compile(r"\s*(?:\([一二三四五六七八九十\d]+\)|[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d))")
-_GAP_CHARS = 6  # non-space characters between two sentences that still follow on (a bare item number)
+_AFTER_HEADING = 2  # sentences taken after a heading
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
 # question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
 _SENTENCE_COSINE_WEIGHT = 0.45
@@ -186,12 +185,14 @@ class Answerer:
             scores = (1 - _SENTENCE_MODEL_WEIGHT) * scores + _SENTENCE_MODEL_WEIGHT * min_max(relevance)
         order = np.argsort(-scores, kind="stable")
         first = sentences[int(order[0])]
-        if asks_for_list(query) and (lead := _lead_of(first, sentences)):  # the whole list answers, not one item
-            first = lead
-        if first.normalized.endswith((":", "：")):  # a list's lead: what answers is its items
-            return self._with_items(first, sentences)
+        text = self.documents[first.hit.chunk.source].text
+        if asks_for_list(query) and (lead := lead_of(first, sentences, text)):
+            if first in with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS):  # the whole list answers
+                first = lead
+        if is_lead(first):  # a list's lead: what answers is its items
+            return with_items(first, sentences, text, room=_MAX_ANSWER_CHARS)
         if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers
-            return self._with_items(first, sentences, limit=_AFTER_HEADING)
+            return with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
         best = float(scores[order[0]])
         chosen = [first]
         length = first.end - first.start
@@ -201,42 +202,12 @@ class Answerer:
             floor = _MIN_RELATIVE_SCORE if sentence.hit_rank == first.hit_rank else _OTHER_PASSAGE_RELATIVE_SCORE
             if scores[i] < floor * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS:
                 break
-            if sentence.normalized.endswith((":", "：")):  # a lead is not quoted without its items
-                return chosen + self._with_items(sentence, sentences, room=_MAX_ANSWER_CHARS - length)
+            if is_lead(sentence):  # a lead is not quoted without its items
+                text = self.documents[sentence.hit.chunk.source].text
+                items = with_items(sentence, sentences, text, room=_MAX_ANSWER_CHARS - length)
+                return chosen + [s for s in items if s not in chosen]
             chosen.append(sentence)
             length += sentence.end - sentence.start
-        return chosen
-
-    def _with_items(
-        self,
-        lead: AnswerSentence,
-        sentences: list[AnswerSentence],
-        limit: int | None = None,
-        room: int = _MAX_ANSWER_CHARS,
-    ) -> list[AnswerSentence]:
-        """The lead and the read sentences that follow it in its document without a gap (a list's items can run
-        on into the next passage read) up to the end of its list, at most `limit`, within `room` characters."""
-        text = self.documents[lead.hit.chunk.source].text
-        after = sorted(
-            (s for s in sentences if s.hit.chunk.source == lead.hit.chunk.source and s.start >= lead.end),
-            key=lambda s: s.start,
-        )
-        chosen = [lead]
-        end, length = lead.end, lead.end - lead.start
-        listed = False  # items have been taken: the first sentence that is none ends the list
-        for sentence in after:
-            if sentence.start < end:  # part of a sentence already taken (passages overlap)
-                continue
-            if len(text[end : sentence.start].strip()) > _GAP_CHARS:
-                break
-            if length + sentence.end - sentence.start > room or len(chosen) - 1 == limit:
-                break
-            # a new line that is no item ends the list (an item's own "；" does not)
-            if listed and "\n" in text[end : sentence.start] and not _ITEM.match(sentence.normalized):
-                break
-            listed = listed or bool(_ITEM.match(sentence.normalized))
-            chosen.append(sentence)
-            end, length = sentence.end, length + sentence.end - sentence.start
         return chosen
 
     def sentence_candidates(
@@ -307,18 +278,6 @@ def language(text: str) -> str:
     return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
 
 
-def _lead_of(item: AnswerSentence, sentences: list[AnswerSentence]) -> AnswerSentence | None:
-    """The lead of the list an item belongs to, when it was read: the nearest sentence before the item in its
-    document that is no item itself, if it ends with a colon."""
-    if not _ITEM.match(item.normalized):
-        return None
-    before = [s for s in sentences if s.hit.chunk.source == item.hit.chunk.source and s.end <= item.start]
-    for sentence in sorted(before, key=lambda s: s.start, reverse=True):
-        if not _ITEM.match(sentence.normalized):
-            return sentence if sentence.normalized.rstrip().endswith((":", "：")) else None
-    return None
-
-
 def _sentences_of(rank: int, hit: Hit) -> list[AnswerSentence]:
     chunk = hit.chunk
     norm = normalize(chunk.text)
@@ -340,7 +299,8 @@ def _compose(chosen: list[AnswerSentence], documents: dict[str, Document], scrip
     groups: list[list[AnswerSentence]] = []
     for sentence in ordered:
         previous = groups[-1][-1] if groups else None
-        if previous and previous.hit.chunk.source == sentence.hit.chunk.source and _adjacent(previous, sentence):
+        source = sentence.hit.chunk.source
+        if previous and previous.hit.chunk.source == source and _adjacent(previous, sentence, documents[source].text):
             groups[-1].append(sentence)
         else:
             groups.append([sentence])
@@ -356,8 +316,9 @@ def _compose(chosen: list[AnswerSentence], documents: dict[str, Document], scrip
     return "".join(parts), citations
 
 
-def _adjacent(a: AnswerSentence, b: AnswerSentence) -> bool:
-    return 0 <= b.start - a.end <= 2
+def _adjacent(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:
+    """b follows a in the document with nothing but whitespace between (a list's indented items)."""
+    return b.start >= a.end and not text[a.end : b.start].strip()
 
 
 def _in_script(text: str, script: str) -> str:

@@ -62,3 +62,58 @@ def test_a_question_about_one_item_is_answered_by_that_item() -> None:
     query = analyze("非因本人意愿中断就业的能领失业保险金吗？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     answer = answerer._extractive(query, hits)
     assert "非因本人意愿中断就业的" in answer.text and "具备下列条件" not in answer.text
+
+
+def test_an_item_chosen_before_its_lead_is_quoted_once() -> None:
+    documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
+    answerer = Answerer(_Retriever(), _Embedder("(二)"), documents, threshold=0.45, max_sentences=2)
+    hits = [Hit(_chunk(0, 0, SPLIT), 2.0), Hit(_chunk(1, SPLIT, len(LAW)), 1.0)]
+    query = analyze(
+        "非因本人意愿中断就业的失业人员能领取失业保险金吗？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32)
+    )
+    answer = answerer._extractive(query, hits)
+    assert answer.text.count("非因本人意愿中断就业的") == 1
+    spans = [(c.start, c.end) for c in answer.citations]
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+
+
+OTHER = (
+    "第三条 申请登记应当提交下列材料：\n"
+    "  (一)申请书；\n"
+    "  (二)身份证明。\n"
+    "第四条 登记机关应当当场登记。\n"
+    "第五条 有下列情形之一的，不予登记：\n"
+    "  (一)材料不全的；\n"
+    "  (二)未成年的。\n"
+    "二、附则\n"
+    "本办法自公布之日起施行。"
+)
+
+
+def test_an_item_whose_own_lead_was_not_read_is_not_given_another_lists_lead() -> None:
+    documents = {"rules.txt": Document("rules.txt", "登记办法", OTHER, "0")}
+    items = OTHER.index("  (一)材料不全")
+    first = Chunk("rules.txt#0", "rules.txt", 0, "办法", "", 0, OTHER.index("第四条"), "", "")
+    second = Chunk("rules.txt#1", "rules.txt", 1, "办法", "", items, len(OTHER), "", "")
+    hits = [Hit(_with_text(first), 2.0), Hit(_with_text(second), 1.0)]
+    answerer = Answerer(_Retriever(), _Embedder("未成年"), documents, threshold=0.45, max_sentences=1)
+    query = analyze("哪些情形不予登记？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, hits)
+    assert "未成年的" in answer.text and "申请书" not in answer.text
+
+
+def test_a_lists_answer_stops_at_the_next_section_heading() -> None:
+    documents = {"rules.txt": Document("rules.txt", "登记办法", OTHER, "0")}
+    lead = OTHER.index("第五条")
+    chunk = Chunk("rules.txt#1", "rules.txt", 1, "办法", "", lead, len(OTHER), "", "")
+    answerer = Answerer(_Retriever(), _Embedder("不予登记"), documents, threshold=0.45, max_sentences=2)
+    query = analyze("哪些情形不予登记？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, [Hit(_with_text(chunk), 1.0)])
+    assert "未成年的" in answer.text and "附则" not in answer.text
+    assert len(answer.citations) == 1  # lead and indented items are one contiguous quote
+
+
+def _with_text(chunk: Chunk) -> Chunk:
+    text = OTHER[chunk.start : chunk.end]
+    return Chunk(chunk.chunk_id, chunk.source, chunk.position, chunk.title, "", chunk.start, chunk.end, text,
+                 normalize_query(text))  # fmt: skip

@@ -1,7 +1,9 @@
-"""The learned reranker: a LightGBM LambdaRank model over qa.features, reordering a hybrid search's top.
+"""The learned reranker: a LightGBM LambdaRank model over qa.features, reordering a hybrid search's top,
+and its sibling over the same features that scores an answer's candidate sentences.
 
-The model is trained here (`python -m training ranker`) on synthetic questions from legal and
-policy text that no evaluation set draws from, and shipped as a small text file beside this module.
+Both are trained here (`python -m training ranker`, `python -m training sentences`) on synthetic
+questions from legal and policy text that no evaluation set draws from, and shipped as small text
+files beside this module.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ DEFAULT_SENTENCE_MODEL = MODEL_DIR / "sentences.txt"
 
 class Reranker:
     """Scores the first `depth` candidates with the model and puts them first in that order; then, with a
-    cross-encoder, reorders the first `cross_depth` of those by a blend of both models' scores."""
+    cross-encoder, reorders the first `cross_depth` of those by a blend of both models' scores. Scores
+    answer sentences with the sentence model (or, without one, with the passage model)."""
 
     def __init__(
         self,

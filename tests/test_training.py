@@ -4,7 +4,6 @@ import random
 
 import numpy as np
 
-from indexer.datatypes import Hit
 from indexer.normalize import normalize
 from indexer.store import IndexStore
 from qa.answer import PASSAGES_READ
@@ -13,7 +12,7 @@ from qa.loaded import open_index
 from qa.rerank import Reranker
 from qa.settings import QASettings
 from tests.conftest import MODEL
-from training.groups import DEPTH, synthetic_groups, synthetic_questions
+from training.groups import synthetic_groups, synthetic_questions
 from training.questions import questions_from, section_question
 from training.ranker import hit_at_1, save, split_by_document, train
 from training.sentences import sentence_groups
@@ -61,17 +60,15 @@ def test_training_runs_and_writes_a_model_the_reranker_loads(fake_index, tmp_pat
 def test_sentence_groups_label_the_read_sentences_that_hold_the_answer(fake_index, tmp_path) -> None:
     settings, embedder = fake_index
     qa_settings = QASettings(**settings.model_dump())
-    index = open_index(IndexStore.load(settings.index_dir), embedder, qa_settings, None)
-    made = list(synthetic_questions(index, per_chunk=2, sentence_share=1.0, seed=1))
     reranker = Reranker(sentence_model_file=None)
-    groups = list(sentence_groups(index, reranker, ((q, source, None) for q, source in made)))
+    index = open_index(IndexStore.load(settings.index_dir), embedder, qa_settings, None, reranker)
+    made = list(synthetic_questions(index, per_chunk=2, sentence_share=1.0, seed=1))
+    groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     assert len(groups) > 10 and all(g.features.shape == (len(g.labels), len(FEATURES)) for g in groups)
     answers = {q.question: q.answer[:8] for q, _ in made}
-    for group in groups:  # the sentences an answer reads (top passages by the passage model), each once
+    for group in groups:  # the sentences /v1/ask reads (its search's top passages), each once
         query = index.analyze(group.question)
-        candidates = index.retriever.hybrid_candidates(query, 100)[:DEPTH]
-        ranked = reranker.rerank(query, candidates, index.retriever)[:PASSAGES_READ]
-        sentences, _ = index.answerer.sentences([Hit(chunk, score) for chunk, score in ranked])
+        sentences, _ = index.answerer.sentences(index.retriever.search(query, 5, rerank=True)[:PASSAGES_READ])
         expected = [answers[group.question] in s.normalized and s.hit.chunk.source == group.source for s in sentences]
         assert [bool(x) for x in group.labels] == expected and 0 < sum(expected) < len(expected)
     booster = train(*split_by_document(groups, 0.4, seed=1), seed=1, rounds=5)

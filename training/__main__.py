@@ -8,6 +8,7 @@ the model.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import random
 import shlex
@@ -23,11 +24,12 @@ from indexer.embedders.factory import make_embedder
 from indexer.store import IndexStore
 from qa.answer import PASSAGES_READ
 from qa.loaded import LoadedIndex, open_index
-from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker, model_card
+from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker
 from qa.settings import QASettings
 from training.corpus import write_training_corpus
 from training.groups import Group, cmrc_groups, cmrc_questions, synthetic_groups, synthetic_questions
 from training.ranker import hit_at_1, kinds, save, split_by_document, train
+from training.sentences import sentence_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTDATA = ROOT.parent / "shared" / "extdata"
@@ -78,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     return commands_run[args.command](args)
 
 
-def _training_index(args: argparse.Namespace) -> tuple[LoadedIndex, Embedder, dict[str, int]]:
+def _training_index(
+    args: argparse.Namespace, reranker: Reranker | None = None
+) -> tuple[LoadedIndex, Embedder, dict[str, int]]:
     corpus = args.work / "corpus"
     counts = write_training_corpus(
         args.extdata / "law_corpus_scale", args.extdata / "gov_docs", EVAL_SETS, corpus, laws=args.laws, seed=args.seed
@@ -86,7 +90,7 @@ def _training_index(args: argparse.Namespace) -> tuple[LoadedIndex, Embedder, di
     settings = QASettings(corpus_dir=corpus, index_dir=args.work / "index")
     embedder = make_embedder(settings)
     build_index(settings, lambda: embedder)
-    return open_index(IndexStore.load(settings.index_dir), embedder, settings, None), embedder, counts
+    return open_index(IndexStore.load(settings.index_dir), embedder, settings, None, reranker), embedder, counts
 
 
 def _cross_encoder(args: argparse.Namespace) -> int:
@@ -153,17 +157,15 @@ def _ranker(args: argparse.Namespace) -> int:
 
 
 def _sentences(args: argparse.Namespace) -> int:
-    from training.sentences import sentence_groups
-
     started = time.perf_counter()
-    index, embedder, counts = _training_index(args)
     reranker = Reranker(args.ranker, sentence_model_file=None)
+    index, embedder, counts = _training_index(args, reranker)
     made = synthetic_questions(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed)
-    groups = list(sentence_groups(index, reranker, ((q, source, None) for q, source in made)))
+    groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     print(f"{len(groups)} synthetic sentence groups: {kinds(groups)}", file=sys.stderr)
     if args.cmrc:
-        cmrc_index, queries, excluded = _cmrc(args, embedder)
-        extra = list(sentence_groups(cmrc_index, reranker, cmrc_questions(queries, excluded)))
+        cmrc_index, queries, excluded = _cmrc(args, embedder, reranker)
+        extra = list(sentence_groups(cmrc_index, cmrc_questions(queries, excluded)))
         print(f"{len(extra)} CMRC 2018 sentence groups", file=sys.stderr)
         groups += extra
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
@@ -176,10 +178,12 @@ def _sentences(args: argparse.Namespace) -> int:
         "held_out_first_sentence_holds_answer": round(hit_at_1(held_out, booster), 4),
     }
     data = {
-        "questions": "the passage model's training questions; for each, the sentences of its top "
-        f"{PASSAGES_READ} passages, labelled by whether they hold the answer",
+        "questions": "the reranker's rule-made questions (its default options)"
+        + (" and CMRC 2018 questions" if args.cmrc else "")
+        + f"; for each, the sentences of the reranked search's top {PASSAGES_READ} passages, labelled by whether "
+        "they hold the answer",
     }
-    passages = {"passage_model_sha256": model_card(args.ranker).get("sha256")}
+    passages = {"passage_model_sha256": hashlib.sha256(args.ranker.read_bytes()).hexdigest()}
     return _written(args, booster, groups, counts, data, check, started, passages)
 
 
@@ -191,7 +195,7 @@ def _written(
     data: dict[str, str],
     check: dict[str, float],
     started: float,
-    provenance: dict[str, object] | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> int:
     """Save the model with its card: the command, seed, what it was trained from, data and held-out check."""
     print(check, file=sys.stderr)
@@ -215,11 +219,13 @@ def _written(
     return 0
 
 
-def _cmrc(args: argparse.Namespace, embedder: Embedder) -> tuple[LoadedIndex, Path, set[str]]:
+def _cmrc(
+    args: argparse.Namespace, embedder: Embedder, reranker: Reranker | None = None
+) -> tuple[LoadedIndex, Path, set[str]]:
     """The CMRC 2018 paragraphs' index, the questions file, and the paragraphs of the 300 eval questions."""
     settings = QASettings(corpus_dir=CMRC_EVAL.parent / "corpus", index_dir=args.work / "cmrc-index")
     build_index(settings, lambda: embedder)
-    index = open_index(IndexStore.load(settings.index_dir), embedder, settings, None)
+    index = open_index(IndexStore.load(settings.index_dir), embedder, settings, None, reranker)
     excluded = {g.source for case in _load(CMRC_EVAL) for g in case.gold}
     return index, args.extdata / "cmrc2018_dev_retrieval" / "queries.jsonl", excluded
 

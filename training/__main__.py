@@ -14,6 +14,7 @@ import random
 import shlex
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import lightgbm
@@ -27,7 +28,8 @@ from qa.loaded import LoadedIndex, open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker
 from qa.settings import QASettings
 from training.corpus import write_training_corpus
-from training.groups import Group, cmrc_groups, cmrc_questions, synthetic_groups, synthetic_questions
+from training.groups import Group, cmrc_questions, question_groups, synthetic_groups, synthetic_questions
+from training.questions import SyntheticQuestion
 from training.ranker import hit_at_1, kinds, save, split_by_document, train
 from training.sentences import sentence_groups
 
@@ -137,11 +139,7 @@ def _ranker(args: argparse.Namespace) -> int:
         section_share=args.section_share,
     ))  # fmt: skip
     print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
-    if args.cmrc:
-        cmrc_index, queries, excluded = _cmrc(args, embedder)
-        extra = list(cmrc_groups(cmrc_index, queries, excluded))
-        print(f"{len(extra)} CMRC 2018 groups (paragraphs of the 300 eval questions excluded)", file=sys.stderr)
-        groups += extra
+    groups = _with_cmrc(args, embedder, groups, question_groups)
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
     booster = train(train_groups, held_out, seed=args.seed, rounds=args.rounds)
     check = {
@@ -163,11 +161,7 @@ def _sentences(args: argparse.Namespace) -> int:
     made = synthetic_questions(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed)
     groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     print(f"{len(groups)} synthetic sentence groups: {kinds(groups)}", file=sys.stderr)
-    if args.cmrc:
-        cmrc_index, queries, excluded = _cmrc(args, embedder, reranker)
-        extra = list(sentence_groups(cmrc_index, cmrc_questions(queries, excluded)))
-        print(f"{len(extra)} CMRC 2018 sentence groups", file=sys.stderr)
-        groups += extra
+    groups = _with_cmrc(args, embedder, groups, sentence_groups, reranker)
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
     booster = train(train_groups, held_out, seed=args.seed, rounds=args.rounds)
     # the baseline: the passage model reading each sentence as a short passage (what answers used before)
@@ -219,15 +213,25 @@ def _written(
     return 0
 
 
-def _cmrc(
-    args: argparse.Namespace, embedder: Embedder, reranker: Reranker | None = None
-) -> tuple[LoadedIndex, Path, set[str]]:
-    """The CMRC 2018 paragraphs' index, the questions file, and the paragraphs of the 300 eval questions."""
+def _with_cmrc(
+    args: argparse.Namespace,
+    embedder: Embedder,
+    groups: list[Group],
+    make: Callable[[LoadedIndex, Iterator[tuple[SyntheticQuestion, str, list[str]]]], Iterable[Group]],
+    reranker: Reranker | None = None,
+) -> list[Group]:
+    """`groups` and, with --cmrc, the groups `make` builds from the CMRC 2018 questions whose paragraph no
+    evaluation question uses (over the paragraphs' own index)."""
+    if not args.cmrc:
+        return groups
     settings = QASettings(corpus_dir=CMRC_EVAL.parent / "corpus", index_dir=args.work / "cmrc-index")
     build_index(settings, lambda: embedder)
     index = open_index(IndexStore.load(settings.index_dir), embedder, settings, None, reranker)
     excluded = {g.source for case in _load(CMRC_EVAL) for g in case.gold}
-    return index, args.extdata / "cmrc2018_dev_retrieval" / "queries.jsonl", excluded
+    queries = args.extdata / "cmrc2018_dev_retrieval" / "queries.jsonl"
+    extra = list(make(index, cmrc_questions(queries, excluded)))
+    print(f"{len(extra)} CMRC 2018 groups (paragraphs of the 300 eval questions excluded)", file=sys.stderr)
+    return groups + extra
 
 
 _LAW_NOTE = ("local regulations", "judicial interpretations", "economic, social, civil, criminal and procedural law")

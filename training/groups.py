@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +59,11 @@ def synthetic_questions(
             yield question, chunk.source
 
 
-def cmrc_groups(index: LoadedIndex, queries: Path, excluded_paragraphs: set[str]) -> Iterator[Group]:
-    """Groups from CMRC 2018 questions whose paragraph no evaluation question is about."""
-    for question, source, answers in cmrc_questions(queries, excluded_paragraphs):
+def question_groups(
+    index: LoadedIndex, questions: Iterable[tuple[SyntheticQuestion, str, list[str] | None]]
+) -> Iterator[Group]:
+    """Groups from (question, its document, its answers) triples, such as CMRC 2018's."""
+    for question, source, answers in questions:
         group = _group(index, question, source, answers=answers)
         if group is not None:
             yield group

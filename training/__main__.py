@@ -140,8 +140,7 @@ def _ranker(args: argparse.Namespace) -> int:
     ))  # fmt: skip
     print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
     groups = _with_cmrc(args, embedder, groups, question_groups)
-    train_groups, held_out = split_by_document(groups, 0.1, args.seed)
-    booster = train(train_groups, held_out, seed=args.seed, rounds=args.rounds)
+    booster, held_out = _trained(args, groups)
     check = {
         "held_out_groups": len(held_out),
         "held_out_hit_at_1_retrieval": round(hit_at_1(held_out, None), 4),
@@ -162,8 +161,7 @@ def _sentences(args: argparse.Namespace) -> int:
     groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     print(f"{len(groups)} synthetic sentence groups: {kinds(groups)}", file=sys.stderr)
     groups = _with_cmrc(args, embedder, groups, sentence_groups, reranker)
-    train_groups, held_out = split_by_document(groups, 0.1, args.seed)
-    booster = train(train_groups, held_out, seed=args.seed, rounds=args.rounds)
+    booster, held_out = _trained(args, groups)
     # the baseline: the passage model reading each sentence as a short passage (what answers used before)
     passage_model = lightgbm.Booster(model_file=str(args.ranker))
     check = {
@@ -179,6 +177,12 @@ def _sentences(args: argparse.Namespace) -> int:
     }
     passages = {"passage_model_sha256": hashlib.sha256(args.ranker.read_bytes()).hexdigest()}
     return _written(args, booster, groups, counts, data, check, started, passages)
+
+
+def _trained(args: argparse.Namespace, groups: list[Group]) -> tuple[lightgbm.Booster, list[Group]]:
+    """The model trained on the groups of 90 % of the documents, and the groups of the rest (held out)."""
+    train_groups, held_out = split_by_document(groups, 0.1, args.seed)
+    return train(train_groups, held_out, seed=args.seed, rounds=args.rounds), held_out
 
 
 def _written(

@@ -187,8 +187,9 @@ class Answerer:
         first = sentences[int(order[0])]
         text = self.documents[first.hit.chunk.source].text
         if asks_for_list(query) and (lead := lead_of(first, sentences, text)):
-            if first in with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS):  # the whole list answers
-                first = lead
+            listed = with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS)
+            if first in listed:  # the whole list answers, not one item
+                return listed
         if is_lead(first):  # a list's lead: what answers is its items
             return with_items(first, sentences, text, room=_MAX_ANSWER_CHARS)
         if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers

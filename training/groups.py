@@ -36,10 +36,7 @@ def synthetic_groups(
     made = synthetic_questions(
         index, per_chunk=per_chunk, sentence_share=sentence_share, seed=seed, section_share=section_share
     )
-    for question, source in made:
-        group = _group(index, question, source)
-        if group is not None:
-            yield group
+    yield from question_groups(index, ((question, source, None) for question, source in made))
 
 
 def synthetic_questions(

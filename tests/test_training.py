@@ -1,9 +1,13 @@
 """The reranker's training code runs end to end on a handful of real passages (no model, few rounds)."""
 
+import json
 import random
+import re
+from pathlib import Path
 
 import numpy as np
 
+from eval.dataset import load_cases
 from indexer.normalize import normalize
 from indexer.store import IndexStore
 from qa.answer import PASSAGES_READ
@@ -12,9 +16,11 @@ from qa.loaded import open_index
 from qa.rerank import Reranker
 from qa.settings import QASettings
 from tests.conftest import MODEL
-from training.groups import synthetic_groups, synthetic_questions
+from training.__main__ import EVAL_SETS, WRITTEN
+from training.corpus import write_training_corpus
+from training.groups import Group, question_groups, synthetic_groups, synthetic_questions, written_questions
 from training.questions import questions_from, section_question
-from training.ranker import hit_at_1, save, split_by_document, train
+from training.ranker import hit_at_1, save, split_by_document, train, weighed
 from training.sentences import sentence_groups
 
 LAW = normalize(
@@ -121,3 +127,59 @@ def test_a_numbered_heading_gives_a_question_answered_by_what_it_heads() -> None
     assert asked.answer in text and asked.answer not in asked.question
     article = "第十七条 档案馆除按照国家有关规定接收移交的档案外"
     assert section_question(text, article, "档案法", random.Random(2)) is None
+
+
+def _bare(name: str) -> str:
+    """A document's name without folders, training prefix, date or extension: how a law is named anywhere."""
+    name = re.sub(r"^(law_[^_]+_|report_)(中华人民共和国)?", "", Path(name).name)
+    return re.sub(r"(\(\d{4}-\d{2}-\d{2}\))?\.txt$", "", name)
+
+
+def test_written_questions_are_about_training_documents_no_evaluation_uses() -> None:
+    rows = [json.loads(line) for line in WRITTEN.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 1000 and len({r["question"] for r in rows}) == len(rows)
+    evaluated = {_bare(g.source) for path in EVAL_SETS for case in load_cases(path) for g in case.gold}
+    for row in rows:
+        assert re.match(r"^(law_law\d+_|report_)", row["source"]), row
+        assert _bare(row["source"]) not in evaluated, row
+        assert 4 <= len(row["evidence"]) <= 60 and row["evidence"] not in row["question"], row
+    made = {(q.question, q.kind) for q, _, _ in written_questions(WRITTEN)}
+    assert made == {(r["question"], "written") for r in rows}
+
+
+def test_the_training_corpus_holds_the_documents_written_questions_are_about(tmp_path) -> None:
+    laws = tmp_path / "law_corpus_scale"
+    laws.mkdir()
+    rows = [f"law0000{i}\t某市条例{i}\tDLC/某市条例{i}.md\tc\t1" for i in range(4)]
+    (laws / "documents.tsv").write_text("\n".join(["doc_id\ttitle\tpath\tcommit\tn", *rows]) + "\n", "utf-8")
+    passages = [{"title": f"某市条例{i}", "text": f"第一条 条例{i}的正文。", "doc_id": f"law0000{i}"} for i in range(4)]
+    (laws / "passages.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in passages), "utf-8")
+    (tmp_path / "gov_docs" / "government_work_reports").mkdir(parents=True)
+    target = tmp_path / "corpus"
+    sampled = write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=1, seed=3)
+    names = {p.name for p in target.iterdir()}
+    missing = next(name for i in range(4) if (name := f"law_law0000{i}_某市条例{i}.txt") not in names)
+    counts = write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=1, seed=3, required={missing})
+    assert sampled["laws"] == 1 and counts["laws"] == 2 and missing in {p.name for p in target.iterdir()}
+
+
+def test_a_written_question_labels_the_passages_holding_its_evidence(fake_index, tmp_path) -> None:
+    settings, embedder = fake_index
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    source = "001_5545cfdd99bf609a.txt"
+    evidence = "中共东阿县委机构编制委员会工作规则"
+    row = {"question": "东阿县编委会和编办的工作规则细则是怎么定的？", "source": source, "evidence": evidence}
+    written = tmp_path / "written.jsonl"
+    written.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    [group] = question_groups(index, written_questions(written))
+    chunks = index.retriever.hybrid_candidates(index.analyze(row["question"]), 100)[: len(group.labels)]
+    expected = [c.chunk.source == source and evidence in c.chunk.normalized for c in chunks]
+    assert group.kind == "written" and [bool(x) for x in group.labels] == expected and 0 < sum(expected)
+
+
+def test_people_s_questions_weigh_more_in_training() -> None:
+    def group(kind: str) -> Group:
+        return Group(kind, kind, "doc", np.zeros((2, len(FEATURES))), np.asarray([1, 0]))
+
+    groups = [group("written"), group("cmrc"), group("figure")]
+    assert [g.kind for g in weighed(groups, {"written": 3, "cmrc": 2})] == ["written"] * 3 + ["cmrc"] * 2 + ["figure"]

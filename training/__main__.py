@@ -14,7 +14,7 @@ import random
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 import lightgbm
@@ -28,9 +28,16 @@ from qa.loaded import LoadedIndex, open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker
 from qa.settings import QASettings
 from training.corpus import write_training_corpus
-from training.groups import Group, cmrc_questions, question_groups, synthetic_groups, synthetic_questions
+from training.groups import (
+    Group,
+    cmrc_questions,
+    question_groups,
+    synthetic_groups,
+    synthetic_questions,
+    written_questions,
+)
 from training.questions import SyntheticQuestion
-from training.ranker import hit_at_1, kinds, save, split_by_document, train
+from training.ranker import hit_at_1, kinds, save, split_by_document, train, weighed
 from training.sentences import sentence_groups
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +45,7 @@ EXTDATA = ROOT.parent / "shared" / "extdata"
 EVAL_SETS = [ROOT / "eval" / "datasets" / name for name in ("dev_policy.jsonl", "dev_reports.jsonl")]
 CROSS_ENCODER_DIR = ROOT / "qa" / "models" / "cross_encoder"
 CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
+WRITTEN = ROOT / "training" / "data" / "written_questions.jsonl"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     questions.add_argument(
         "--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions"
     )
+    questions.add_argument(
+        "--written", type=Path, default=WRITTEN, help="questions written by reading training documents (JSONL)"
+    )
+    # Questions people wrote weigh more than rule-made ones: in training, each written group counts this many
+    # times and each CMRC one --cmrc-weight times (measured in docs/evaluation.md, step v11).
+    questions.add_argument("--written-weight", type=int, default=2)
+    questions.add_argument("--cmrc-weight", type=int, default=2)
     questions.add_argument("--rounds", type=int, default=400)
     questions.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     questions.add_argument("--extdata", type=Path, default=EXTDATA)
@@ -65,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     sentences.add_argument("--ranker", type=Path, default=DEFAULT_MODEL, help="the passage model choosing the passages")
     sentences.add_argument("--out", type=Path, default=DEFAULT_SENTENCE_MODEL)
+    # without the written questions by default: with them (weight 1 or 2) policy citation precision fell by
+    # 0.015-0.03 and nothing rose (docs/evaluation.md, step v11)
+    sentences.set_defaults(written=None)
     cross = commands.add_parser("cross-encoder", help="fine-tune the cross-encoder from the embedding model")
     cross.add_argument("--seed", type=int, default=13)
     cross.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
@@ -83,12 +101,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _training_index(
-    args: argparse.Namespace, reranker: Reranker | None = None
+    args: argparse.Namespace, reranker: Reranker | None = None, required: Collection[str] = ()
 ) -> tuple[LoadedIndex, Embedder, dict[str, int]]:
+    """The index of the training corpus: the sampled law documents, the `required` ones and the unused work
+    reports."""
     corpus = args.work / "corpus"
     counts = write_training_corpus(
-        args.extdata / "law_corpus_scale", args.extdata / "gov_docs", EVAL_SETS, corpus, laws=args.laws, seed=args.seed
-    )
+        args.extdata / "law_corpus_scale", args.extdata / "gov_docs", EVAL_SETS, corpus,
+        laws=args.laws, seed=args.seed, required=required,
+    )  # fmt: skip
     settings = QASettings(corpus_dir=corpus, index_dir=args.work / "index")
     embedder = make_embedder(settings)
     build_index(settings, lambda: embedder)
@@ -133,12 +154,14 @@ def _cross_encoder(args: argparse.Namespace) -> int:
 
 def _ranker(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    index, embedder, counts = _training_index(args)
+    written = _written_questions(args)
+    index, embedder, counts = _training_index(args, required={source for _, source, _ in written})
     groups = list(synthetic_groups(
         index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed,
         section_share=args.section_share,
     ))  # fmt: skip
     print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
+    groups += _made(index, written, question_groups, "written")
     groups = _with_cmrc(args, embedder, groups, question_groups)
     booster, held_out = _trained(args, groups)
     check = {
@@ -147,8 +170,7 @@ def _ranker(args: argparse.Namespace) -> int:
         "held_out_hit_at_1_reranked": round(hit_at_1(held_out, booster), 4),
     }
     data = {
-        "questions": "synthetic, rule-made from the corpus text (training/questions.py)"
-        + ("; CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""),
+        "questions": "synthetic, rule-made from the corpus text (training/questions.py)" + _natural_questions(args),
     }
     return _written(args, booster, groups, counts, data, check, started)
 
@@ -156,10 +178,12 @@ def _ranker(args: argparse.Namespace) -> int:
 def _sentences(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     reranker = Reranker(args.ranker, sentence_model_file=None)
-    index, embedder, counts = _training_index(args, reranker)
+    written = _written_questions(args)
+    index, embedder, counts = _training_index(args, reranker, required={source for _, source, _ in written})
     made = synthetic_questions(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed)
     groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     print(f"{len(groups)} synthetic sentence groups: {kinds(groups)}", file=sys.stderr)
+    groups += _made(index, written, sentence_groups, "written")
     groups = _with_cmrc(args, embedder, groups, sentence_groups, reranker)
     booster, held_out = _trained(args, groups)
     # the baseline: the passage model reading each sentence as a short passage (what answers used before)
@@ -171,7 +195,7 @@ def _sentences(args: argparse.Namespace) -> int:
     }
     data = {
         "questions": "the reranker's rule-made questions (its default options)"
-        + (" and CMRC 2018 questions" if args.cmrc else "")
+        + _natural_questions(args)
         + f"; for each, the sentences of the reranked search's top {PASSAGES_READ} passages, labelled by whether "
         "they hold the answer",
     }
@@ -180,9 +204,11 @@ def _sentences(args: argparse.Namespace) -> int:
 
 
 def _trained(args: argparse.Namespace, groups: list[Group]) -> tuple[lightgbm.Booster, list[Group]]:
-    """The model trained on the groups of 90 % of the documents, and the groups of the rest (held out)."""
+    """The model trained on the groups of 90 % of the documents (people's questions weighed up), and the groups of
+    the rest (held out, each once)."""
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
-    return train(train_groups, held_out, seed=args.seed, rounds=args.rounds), held_out
+    weights = {"written": args.written_weight, "cmrc": args.cmrc_weight}
+    return train(weighed(train_groups, weights), held_out, seed=args.seed, rounds=args.rounds), held_out
 
 
 def _written(
@@ -215,6 +241,32 @@ def _written(
     save(booster, args.out, card)
     print(f"model written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _written_questions(args: argparse.Namespace) -> list[tuple[SyntheticQuestion, str, list[str]]]:
+    return list(written_questions(args.written)) if args.written else []
+
+
+def _made(
+    index: LoadedIndex,
+    questions: list[tuple[SyntheticQuestion, str, list[str]]],
+    make: Callable[[LoadedIndex, Iterator[tuple[SyntheticQuestion, str, list[str]]]], Iterable[Group]],
+    kind: str,
+) -> list[Group]:
+    made = list(make(index, iter(questions)))
+    if questions:
+        print(f"{len(made)} {kind} groups of {len(questions)} questions", file=sys.stderr)
+    return made
+
+
+def _natural_questions(args: argparse.Namespace) -> str:
+    """What the card says of the questions people wrote."""
+    said = ""
+    if args.written:
+        said += f"; {args.written.name} (questions written by reading training documents, weight {args.written_weight})"
+    if args.cmrc:
+        said += f"; CMRC 2018 dev questions whose paragraph no eval question uses (weight {args.cmrc_weight})"
+    return said
 
 
 def _with_cmrc(

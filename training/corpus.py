@@ -7,6 +7,7 @@ import json
 import random
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 
 from eval.dataset import load_cases
@@ -14,18 +15,29 @@ from eval.dataset import load_cases
 # law_corpus_scale folders absent from gov_docs (whose laws the policy dev set asks about).
 _LAW_FOLDERS = ("DLC", "司法解释", "经济法", "社会法", "民法商法", "诉讼与非诉讼程序法", "刑法", "民法典")
 _UNSAFE = re.compile(r'[<>:"|?*\\/\s]')
+_LAW_FILE = re.compile(r"^law_([^_]+)_")  # a law document's file name: law_<doc_id>_<title>.txt
 
 
 def write_training_corpus(
-    law_corpus: Path, gov_docs: Path, eval_sets: list[Path], target: Path, *, laws: int, seed: int
+    law_corpus: Path,
+    gov_docs: Path,
+    eval_sets: list[Path],
+    target: Path,
+    *,
+    laws: int,
+    seed: int,
+    required: Collection[str] = (),
 ) -> dict[str, int]:
-    """Write `laws` sampled law documents and the unused work reports as .txt files; returns counts."""
+    """Write `laws` sampled law documents, the `required` ones (file names the written questions are about) and
+    the unused work reports as .txt files; returns counts."""
     target.mkdir(parents=True, exist_ok=True)
     documents = _law_documents(law_corpus)
     rng = random.Random(seed)
     chosen = sorted(documents)
     rng.shuffle(chosen)
-    for doc_id in chosen[:laws]:
+    wanted = {m.group(1) for name in required if (m := _LAW_FILE.match(name))}
+    sampled = set(chosen[:laws])
+    for doc_id in [d for d in chosen if d in sampled or d in wanted]:
         title, passages = documents[doc_id]
         name = _UNSAFE.sub("_", title)[:80]
         (target / f"law_{doc_id}_{name}.txt").write_text(f"# {title}\n\n" + "\n".join(passages) + "\n", "utf-8")
@@ -34,7 +46,7 @@ def write_training_corpus(
     unused = [r for r in reports if f"government_work_reports/{r.name}" not in asked]
     for report in unused:
         (target / f"report_{report.name}").write_text(report.read_text(encoding="utf-8"), "utf-8")
-    return {"laws": min(laws, len(chosen)), "reports": len(unused)}
+    return {"laws": len(sampled | (wanted & set(chosen))), "reports": len(unused)}
 
 
 def _law_documents(law_corpus: Path) -> dict[str, tuple[str, list[str]]]:

@@ -78,6 +78,16 @@ def cmrc_questions(queries: Path, excluded_paragraphs: set[str]) -> Iterator[tup
         yield SyntheticQuestion(row["question"], "cmrc", answers[0] if answers else ""), next(iter(sources)), answers
 
 
+def written_questions(path: Path) -> Iterator[tuple[SyntheticQuestion, str, list[str]]]:
+    """(question, its document, its evidence normalised) for the questions written by reading training documents
+    (training/data/README.md): asked as people ask, in other words than the text's."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            evidence = normalize_query(row["evidence"])
+            yield SyntheticQuestion(row["question"], "written", evidence), row["source"], [evidence]
+
+
 def _group(index: LoadedIndex, question: SyntheticQuestion, source: str, answers: list[str] | None = None):
     labelled = labelled_candidates(index, question, source, answers)
     if labelled is None:

@@ -41,12 +41,26 @@ class _FromDocument(Protocol):
 G = TypeVar("G", bound=_FromDocument)
 
 
+class _OfKind(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+
+K = TypeVar("K", bound=_OfKind)
+
+
 def split_by_document(groups: list[G], held_out: float, seed: int) -> tuple[list[G], list[G]]:
     """Train and held-out groups; no document gives questions to both."""
     sources = sorted({g.source for g in groups})
     random.Random(seed).shuffle(sources)
     kept_out = set(sources[: int(len(sources) * held_out)])
     return [g for g in groups if g.source not in kept_out], [g for g in groups if g.source in kept_out]
+
+
+def weighed(groups: list[K], weights: dict[str, int]) -> list[K]:
+    """Each group repeated as often as its kind weighs (1 when not named): LambdaRank's gradient is summed over
+    groups, so a group counted twice pulls twice as hard."""
+    return [g for g in groups for _ in range(weights.get(g.kind, 1))]
 
 
 def train(train_groups: list[Group], held_out: list[Group], *, seed: int, rounds: int) -> lightgbm.Booster:

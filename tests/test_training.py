@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from eval.dataset import load_cases
 from indexer.normalize import normalize
@@ -16,7 +17,7 @@ from qa.loaded import open_index
 from qa.rerank import Reranker
 from qa.settings import QASettings
 from tests.conftest import MODEL
-from training.__main__ import EVAL_SETS, WRITTEN
+from training.__main__ import EVAL_SETS, WRITTEN, parser
 from training.corpus import write_training_corpus
 from training.groups import Group, question_groups, synthetic_groups, synthetic_questions, written_questions
 from training.questions import questions_from, section_question
@@ -142,7 +143,7 @@ def test_written_questions_are_about_training_documents_no_evaluation_uses() -> 
     for row in rows:
         assert re.match(r"^(law_law\d+_|report_)", row["source"]), row
         assert _bare(row["source"]) not in evaluated, row
-        assert 4 <= len(row["evidence"]) <= 60 and row["evidence"] not in row["question"], row
+        assert 6 <= len(row["evidence"]) <= 40 and row["evidence"] not in row["question"], row
     made = {(q.question, q.kind) for q, _, _ in written_questions(WRITTEN)}
     assert made == {(r["question"], "written") for r in rows}
 
@@ -161,6 +162,16 @@ def test_the_training_corpus_holds_the_documents_written_questions_are_about(tmp
     missing = next(name for i in range(4) if (name := f"law_law0000{i}_某市条例{i}.txt") not in names)
     counts = write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=1, seed=3, required={missing})
     assert sampled["laws"] == 1 and counts["laws"] == 2 and missing in {p.name for p in target.iterdir()}
+    with pytest.raises(ValueError, match="not in the training corpus"):  # a document it cannot write
+        write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=1, seed=3, required={"law_x_无.txt"})
+
+
+def test_the_ranker_reads_the_written_questions_and_the_sentence_model_does_not_by_default() -> None:
+    assert parser().parse_args(["ranker"]).written == WRITTEN
+    assert parser().parse_args(["sentences"]).written is None
+    assert parser().parse_args(["sentences", "--written", "w.jsonl"]).written == Path("w.jsonl")
+    with pytest.raises(SystemExit):
+        parser().parse_args(["ranker", "--written-weight", "0"])
 
 
 def test_a_written_question_labels_the_passages_holding_its_evidence(fake_index, tmp_path) -> None:
@@ -175,6 +186,8 @@ def test_a_written_question_labels_the_passages_holding_its_evidence(fake_index,
     chunks = index.retriever.hybrid_candidates(index.analyze(row["question"]), 100)[: len(group.labels)]
     expected = [c.chunk.source == source and evidence in c.chunk.normalized for c in chunks]
     assert group.kind == "written" and [bool(x) for x in group.labels] == expected and 0 < sum(expected)
+    # the same report's passages without the evidence are the negatives
+    assert any(c.chunk.source == source and not label for c, label in zip(chunks, group.labels, strict=True))
 
 
 def test_people_s_questions_weigh_more_in_training() -> None:

@@ -49,6 +49,13 @@ WRITTEN = ROOT / "training" / "data" / "written_questions.jsonl"
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    commands_run = {"ranker": _ranker, "sentences": _sentences, "cross-encoder": _cross_encoder}
+    return commands_run[args.command](args)
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     # what the reranker and the sentence model are trained on: the same questions
@@ -60,13 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     questions.add_argument(
         "--cmrc", action=argparse.BooleanOptionalAction, default=True, help="add CMRC 2018 questions"
     )
-    questions.add_argument(
-        "--written", type=Path, default=WRITTEN, help="questions written by reading training documents (JSONL)"
-    )
     # Questions people wrote weigh more than rule-made ones: in training, each written group counts this many
     # times and each CMRC one --cmrc-weight times (measured in docs/evaluation.md, step v11).
-    questions.add_argument("--written-weight", type=int, default=2)
-    questions.add_argument("--cmrc-weight", type=int, default=2)
+    questions.add_argument("--written-weight", type=_at_least_one, default=2)
+    questions.add_argument("--cmrc-weight", type=_at_least_one, default=2)
     questions.add_argument("--rounds", type=int, default=400)
     questions.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     questions.add_argument("--extdata", type=Path, default=EXTDATA)
@@ -75,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "--section-share", type=float, default=0.0, help="chunks under a numbered heading that give a question about it"
     )
     ranker.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    ranker.add_argument("--written", type=Path, default=WRITTEN, help=_WRITTEN_HELP)
     sentences = commands.add_parser(
         "sentences", parents=[questions], help="train the answer-sentence model over the reranker's passages"
     )
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     sentences.add_argument("--out", type=Path, default=DEFAULT_SENTENCE_MODEL)
     # without the written questions by default: with them (weight 1 or 2) policy citation precision fell by
     # 0.015-0.03 and nothing rose (docs/evaluation.md, step v11)
-    sentences.set_defaults(written=None)
+    sentences.add_argument("--written", type=Path, default=None, help=_WRITTEN_HELP)
     cross = commands.add_parser("cross-encoder", help="fine-tune the cross-encoder from the embedding model")
     cross.add_argument("--seed", type=int, default=13)
     cross.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
@@ -94,10 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     cross.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     cross.add_argument("--out", type=Path, default=CROSS_ENCODER_DIR)
     cross.add_argument("--extdata", type=Path, default=EXTDATA)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    commands_run = {"ranker": _ranker, "sentences": _sentences, "cross-encoder": _cross_encoder}
-    return commands_run[args.command](args)
+    return parser
+
+
+_WRITTEN_HELP = "questions written by reading training documents (JSONL)"
+
+
+def _at_least_one(text: str) -> int:
+    if (value := int(text)) < 1:
+        raise argparse.ArgumentTypeError("a weight counts a group at least once")
+    return value
 
 
 def _training_index(
@@ -161,7 +172,7 @@ def _ranker(args: argparse.Namespace) -> int:
         section_share=args.section_share,
     ))  # fmt: skip
     print(f"{len(groups)} synthetic groups from {len(index.store.chunks)} chunks: {kinds(groups)}", file=sys.stderr)
-    groups += _made(index, written, question_groups, "written")
+    groups += _written_groups(index, written, question_groups)
     groups = _with_cmrc(args, embedder, groups, question_groups)
     booster, held_out = _trained(args, groups)
     check = {
@@ -172,7 +183,7 @@ def _ranker(args: argparse.Namespace) -> int:
     data = {
         "questions": "synthetic, rule-made from the corpus text (training/questions.py)" + _natural_questions(args),
     }
-    return _written(args, booster, groups, counts, data, check, started)
+    return _saved(args, booster, groups, counts, data, check, started)
 
 
 def _sentences(args: argparse.Namespace) -> int:
@@ -183,7 +194,7 @@ def _sentences(args: argparse.Namespace) -> int:
     made = synthetic_questions(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed)
     groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     print(f"{len(groups)} synthetic sentence groups: {kinds(groups)}", file=sys.stderr)
-    groups += _made(index, written, sentence_groups, "written")
+    groups += _written_groups(index, written, sentence_groups)
     groups = _with_cmrc(args, embedder, groups, sentence_groups, reranker)
     booster, held_out = _trained(args, groups)
     # the baseline: the passage model reading each sentence as a short passage (what answers used before)
@@ -200,7 +211,7 @@ def _sentences(args: argparse.Namespace) -> int:
         "they hold the answer",
     }
     passages = {"passage_model_sha256": hashlib.sha256(args.ranker.read_bytes()).hexdigest()}
-    return _written(args, booster, groups, counts, data, check, started, passages)
+    return _saved(args, booster, groups, counts, data, check, started, passages)
 
 
 def _trained(args: argparse.Namespace, groups: list[Group]) -> tuple[lightgbm.Booster, list[Group]]:
@@ -211,7 +222,7 @@ def _trained(args: argparse.Namespace, groups: list[Group]) -> tuple[lightgbm.Bo
     return train(weighed(train_groups, weights), held_out, seed=args.seed, rounds=args.rounds), held_out
 
 
-def _written(
+def _saved(
     args: argparse.Namespace,
     booster: lightgbm.Booster,
     groups: list[Group],
@@ -247,15 +258,14 @@ def _written_questions(args: argparse.Namespace) -> list[tuple[SyntheticQuestion
     return list(written_questions(args.written)) if args.written else []
 
 
-def _made(
+def _written_groups(
     index: LoadedIndex,
     questions: list[tuple[SyntheticQuestion, str, list[str]]],
     make: Callable[[LoadedIndex, Iterator[tuple[SyntheticQuestion, str, list[str]]]], Iterable[Group]],
-    kind: str,
 ) -> list[Group]:
     made = list(make(index, iter(questions)))
     if questions:
-        print(f"{len(made)} {kind} groups of {len(questions)} questions", file=sys.stderr)
+        print(f"{len(made)} written groups of {len(questions)} questions", file=sys.stderr)
     return made
 
 

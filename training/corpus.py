@@ -37,16 +37,23 @@ def write_training_corpus(
     rng.shuffle(chosen)
     wanted = {m.group(1) for name in required if (m := _LAW_FILE.match(name))}
     sampled = set(chosen[:laws])
-    for doc_id in [d for d in chosen if d in sampled or d in wanted]:
+    kept = [d for d in chosen if d in sampled or d in wanted]
+    written = set()
+    for doc_id in kept:
         title, passages = documents[doc_id]
-        name = _UNSAFE.sub("_", title)[:80]
-        (target / f"law_{doc_id}_{name}.txt").write_text(f"# {title}\n\n" + "\n".join(passages) + "\n", "utf-8")
+        name = f"law_{doc_id}_{_UNSAFE.sub('_', title)[:80]}.txt"
+        (target / name).write_text(f"# {title}\n\n" + "\n".join(passages) + "\n", "utf-8")
+        written.add(name)
     asked = {g.source for path in eval_sets for case in load_cases(path) for g in case.gold}
     reports = sorted((gov_docs / "government_work_reports").glob("*.txt"))
     unused = [r for r in reports if f"government_work_reports/{r.name}" not in asked]
     for report in unused:
         (target / f"report_{report.name}").write_text(report.read_text(encoding="utf-8"), "utf-8")
-    return {"laws": len(sampled | (wanted & set(chosen))), "reports": len(unused)}
+        written.add(f"report_{report.name}")
+    # a written question's document must be there (and never one an evaluation question is about)
+    if missing := set(required) - written:
+        raise ValueError(f"documents of written questions not in the training corpus: {sorted(missing)[:5]}")
+    return {"laws": len(kept), "reports": len(unused)}
 
 
 def _law_documents(law_corpus: Path) -> dict[str, tuple[str, list[str]]]:

@@ -14,7 +14,7 @@ import random
 import shlex
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import lightgbm
@@ -46,6 +46,8 @@ EVAL_SETS = [ROOT / "eval" / "datasets" / name for name in ("dev_policy.jsonl", 
 CROSS_ENCODER_DIR = ROOT / "qa" / "models" / "cross_encoder"
 CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
 WRITTEN = ROOT / "training" / "data" / "written_questions.jsonl"
+LabelledQuestion = tuple[SyntheticQuestion, str, list[str]]  # a question, its document and its answers
+GroupMaker = Callable[[LoadedIndex, Iterator[LabelledQuestion]], Iterable[Group]]  # question_groups, sentence_groups
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,10 +114,11 @@ def _at_least_one(text: str) -> int:
 
 
 def _training_index(
-    args: argparse.Namespace, reranker: Reranker | None = None, required: Collection[str] = ()
+    args: argparse.Namespace, reranker: Reranker | None = None, written: Sequence[LabelledQuestion] = ()
 ) -> tuple[LoadedIndex, Embedder, dict[str, int]]:
-    """The index of the training corpus: the sampled law documents, the `required` ones and the unused work
-    reports."""
+    """The index of the training corpus: the sampled law documents, those the `written` questions are about and
+    the unused work reports."""
+    required = {source for _, source, _ in written}
     corpus = args.work / "corpus"
     counts = write_training_corpus(
         args.extdata / "law_corpus_scale", args.extdata / "gov_docs", EVAL_SETS, corpus,
@@ -166,7 +169,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
 def _ranker(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     written = _written_questions(args)
-    index, embedder, counts = _training_index(args, required={source for _, source, _ in written})
+    index, embedder, counts = _training_index(args, written=written)
     groups = list(synthetic_groups(
         index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed,
         section_share=args.section_share,
@@ -190,7 +193,7 @@ def _sentences(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     reranker = Reranker(args.ranker, sentence_model_file=None)
     written = _written_questions(args)
-    index, embedder, counts = _training_index(args, reranker, required={source for _, source, _ in written})
+    index, embedder, counts = _training_index(args, reranker, written)
     made = synthetic_questions(index, per_chunk=args.per_chunk, sentence_share=args.sentence_share, seed=args.seed)
     groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     print(f"{len(groups)} synthetic sentence groups: {kinds(groups)}", file=sys.stderr)
@@ -254,15 +257,11 @@ def _saved(
     return 0
 
 
-def _written_questions(args: argparse.Namespace) -> list[tuple[SyntheticQuestion, str, list[str]]]:
+def _written_questions(args: argparse.Namespace) -> list[LabelledQuestion]:
     return list(written_questions(args.written)) if args.written else []
 
 
-def _written_groups(
-    index: LoadedIndex,
-    questions: list[tuple[SyntheticQuestion, str, list[str]]],
-    make: Callable[[LoadedIndex, Iterator[tuple[SyntheticQuestion, str, list[str]]]], Iterable[Group]],
-) -> list[Group]:
+def _written_groups(index: LoadedIndex, questions: list[LabelledQuestion], make: GroupMaker) -> list[Group]:
     made = list(make(index, iter(questions)))
     if questions:
         print(f"{len(made)} written groups of {len(questions)} questions", file=sys.stderr)
@@ -283,7 +282,7 @@ def _with_cmrc(
     args: argparse.Namespace,
     embedder: Embedder,
     groups: list[Group],
-    make: Callable[[LoadedIndex, Iterator[tuple[SyntheticQuestion, str, list[str]]]], Iterable[Group]],
+    make: GroupMaker,
     reranker: Reranker | None = None,
 ) -> list[Group]:
     """`groups` and, with --cmrc, the groups `make` builds from the CMRC 2018 questions whose paragraph no

@@ -17,8 +17,8 @@ from qa.loaded import open_index
 from qa.rerank import Reranker
 from qa.settings import QASettings
 from tests.conftest import MODEL
-from training.__main__ import EVAL_SETS, WRITTEN, parser
-from training.corpus import write_training_corpus
+from training.__main__ import EVAL_SETS, WRITTEN, _pair_maker, parser
+from training.corpus import bare_name, laws_named, short_place, write_training_corpus
 from training.groups import Group, question_groups, synthetic_groups, synthetic_questions, written_questions
 from training.questions import questions_from, section_question
 from training.ranker import hit_at_1, save, split_by_document, train, weighed
@@ -130,39 +130,15 @@ def test_a_numbered_heading_gives_a_question_answered_by_what_it_heads() -> None
     assert section_question(text, article, "档案法", random.Random(2)) is None
 
 
-def _bare(name: str) -> str:
-    """A document's name without folders, training prefix, date or extension: how a law is named anywhere."""
-    name = re.sub(r"^(law_[^_]+_|report_)(中华人民共和国)?", "", Path(name).name)
-    return re.sub(r"(\(\d{4}-\d{2}-\d{2}\))?\.txt$", "", name)
-
-
-_PLACE = re.compile(r"^.{2,8}?(?:省|自治区|自治州|自治县|市|县)")
-
-
-def _laws_it_is_about(name: str) -> set[str]:
-    """The document itself, a law it quotes (an implementing measure, a judicial interpretation) and, for a local
-    regulation, its national namesake ("重庆市失业保险条例" → "失业保险条例")."""
-    bare = _bare(name)
-    quoted = re.findall(r"《(?:中华人民共和国)?([^》]+)》", bare)
-    return {bare, _PLACE.sub("", bare), *quoted}
-
-
-def _short_place(title: str) -> str | None:
-    """How people name the place a local regulation is of: "浙江" for 浙江省, "景宁" for 景宁畲族自治县."""
-    if not (place := _PLACE.match(title)):
-        return None
-    return place.group()[:2] if "自治" in place.group() else re.sub(r"[省市县]$", "", place.group())
-
-
 def test_written_questions_are_about_training_documents_no_evaluation_uses() -> None:
     rows = [json.loads(line) for line in WRITTEN.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 1000 and len({r["question"] for r in rows}) == len(rows)
-    evaluated = {_bare(g.source) for path in EVAL_SETS for case in load_cases(path) for g in case.gold}
+    evaluated = {bare_name(g.source) for path in EVAL_SETS for case in load_cases(path) for g in case.gold}
     for row in rows:
         assert re.match(r"^(law_law\d+_|report_)", row["source"]), row
-        assert not _laws_it_is_about(row["source"]) & evaluated, row
+        assert not laws_named(row["source"]) & evaluated, row
         # other places have regulations on the same topics: a question must say which place it asks about
-        place = _short_place(_bare(row["source"]))
+        place = short_place(row["source"])
         assert place is None or place in row["question"], row
         assert 6 <= len(row["evidence"]) <= 40 and row["evidence"] not in row["question"], row
     made = {(q.question, q.kind) for q, _, _ in written_questions(WRITTEN)}
@@ -191,6 +167,8 @@ def test_the_ranker_reads_the_written_questions_and_the_sentence_model_does_not_
     assert parser().parse_args(["ranker"]).written == WRITTEN
     assert parser().parse_args(["sentences"]).written is None
     assert parser().parse_args(["sentences", "--written", "w.jsonl"]).written == Path("w.jsonl")
+    people = parser().parse_args(["cross-encoder", "--people"])
+    assert people.people and people.written == WRITTEN and people.cmrc
     with pytest.raises(SystemExit):
         parser().parse_args(["ranker", "--written-weight", "0"])
 
@@ -211,9 +189,48 @@ def test_a_written_question_labels_the_passages_holding_its_evidence(fake_index,
     assert any(c.chunk.source == source and not label for c, label in zip(chunks, group.labels, strict=True))
 
 
+def test_the_cross_encoder_pairs_a_written_question_s_evidence_with_the_reranker_s_best_wrong_passages(
+    fake_index, tmp_path
+) -> None:
+    settings, embedder = fake_index
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    evidence = "中共东阿县委机构编制委员会工作规则"
+    row = {"question": "东阿县编委会和编办的工作规则细则是怎么定的？", "source": "001_5545cfdd99bf609a.txt"}
+    written = tmp_path / "written.jsonl"
+    written.write_text(json.dumps(row | {"evidence": evidence}, ensure_ascii=False) + "\n", encoding="utf-8")
+    [group] = _pair_maker(Reranker(), 2)(index, written_questions(written))
+    assert group.question == row["question"] and len(group.passages) == 3
+    assert evidence in group.passages[0] and not any(evidence in p for p in group.passages[1:])
+
+
 def test_people_s_questions_weigh_more_in_training() -> None:
     def group(kind: str) -> Group:
         return Group(kind, kind, "doc", np.zeros((2, len(FEATURES))), np.asarray([1, 0]))
 
     groups = [group("written"), group("cmrc"), group("figure")]
     assert [g.kind for g in weighed(groups, {"written": 3, "cmrc": 2})] == ["written"] * 3 + ["cmrc"] * 2 + ["figure"]
+
+
+def test_a_document_is_known_by_its_place_and_the_laws_it_is_named_after() -> None:
+    assert short_place("law_law00972_深圳经济特区细胞和基因产业促进条例.txt") == "深圳"
+    assert short_place("浙江省公路条例") == "浙江" and short_place("景宁畲族自治县林业管理条例") == "景宁"
+    assert short_place("中华人民共和国城市房地产管理法") is None and short_place("行政处罚法(2021-01-22).txt") is None
+    assert "失业保险条例" in laws_named("law_law01846_重庆市失业保险条例.txt")
+    assert "集会游行示威法" in laws_named("河南省《中华人民共和国集会游行示威法》实施办法")
+    assert bare_name("laws/档案法(2020-06-20).txt") == "档案法"
+
+
+def test_the_training_corpus_leaves_out_documents_named_after_an_evaluated_law(tmp_path) -> None:
+    laws = tmp_path / "law_corpus_scale"
+    laws.mkdir()
+    titles = ["某市养犬管理条例", "某省实施《中华人民共和国档案法》办法", "重庆市失业保险条例"]
+    rows = [f"law0000{i}\t{t}\tDLC/{t}.md\tc\t1" for i, t in enumerate(titles)]
+    (laws / "documents.tsv").write_text("\n".join(["doc_id\ttitle\tpath\tcommit\tn", *rows]) + "\n", "utf-8")
+    passages = [{"title": t, "text": "第一条 正文。", "doc_id": f"law0000{i}"} for i, t in enumerate(titles)]
+    (laws / "passages.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in passages), "utf-8")
+    (tmp_path / "gov_docs" / "government_work_reports").mkdir(parents=True)
+    target = tmp_path / "corpus"
+    target.mkdir()
+    (target / "law_law00001_某省实施《中华人民共和国档案法》办法.txt").write_text("an earlier run's", "utf-8")
+    counts = write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=3, seed=3)
+    assert counts["laws"] == 1 and [p.name for p in target.iterdir()] == ["law_law00000_某市养犬管理条例.txt"]

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import lightgbm
 
@@ -40,6 +41,9 @@ from training.questions import SyntheticQuestion
 from training.ranker import hit_at_1, kinds, save, split_by_document, train, weighed
 from training.sentences import sentence_groups
 
+if TYPE_CHECKING:  # the cross-encoder's module imports torch: only its command loads it
+    from training.cross_encoder import PairGroup
+
 ROOT = Path(__file__).resolve().parents[1]
 EXTDATA = ROOT.parent / "shared" / "extdata"
 EVAL_SETS = [ROOT / "eval" / "datasets" / name for name in ("dev_policy.jsonl", "dev_reports.jsonl")]
@@ -48,6 +52,7 @@ CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
 WRITTEN = ROOT / "training" / "data" / "written_questions.jsonl"
 LabelledQuestion = tuple[SyntheticQuestion, str, list[str]]  # a question, its document and its answers
 GroupMaker = Callable[[LoadedIndex, Iterator[LabelledQuestion]], Iterable[Group]]  # question_groups, sentence_groups
+Made = TypeVar("Made")  # what a group builder makes: a Group, or a cross-encoder's PairGroup
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +99,12 @@ def parser() -> argparse.ArgumentParser:
     cross.add_argument("--seed", type=int, default=13)
     cross.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
     cross.add_argument("--questions", type=int, default=8000, help="synthetic questions sampled, at most")
+    cross.add_argument(
+        "--people", action="store_true",
+        help="train on the questions people wrote (--written and CMRC 2018's) instead of rule-made ones",
+    )  # fmt: skip
+    cross.add_argument("--written", type=Path, default=WRITTEN, help=_WRITTEN_HELP + ", with --people")
+    cross.add_argument("--cmrc", action=argparse.BooleanOptionalAction, default=True, help="with --people")
     cross.add_argument("--negatives", type=int, default=3, help="hard negatives per question")
     cross.add_argument("--epochs", type=float, default=1.0)
     cross.add_argument("--batch-groups", type=int, default=4)
@@ -134,10 +145,20 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     from training import cross_encoder
 
     started = time.perf_counter()
-    index, _, counts = _training_index(args)
-    questions = list(synthetic_questions(index, per_chunk=2, sentence_share=0.3, seed=args.seed))
-    random.Random(args.seed).shuffle(questions)
-    groups = list(cross_encoder.pair_groups(index, Reranker(), questions[: args.questions], negatives=args.negatives))
+    written = _written_questions(args) if args.people else []
+    index, embedder, counts = _training_index(args, written=written)
+    if args.people:
+        make = _pair_maker(Reranker(), args.negatives)
+        groups = _with_cmrc(args, embedder, list(make(index, iter(written))), make)
+        questions_said = f"written by people: {args.written.name}" + (
+            ", CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""
+        )
+    else:
+        questions = list(synthetic_questions(index, per_chunk=2, sentence_share=0.3, seed=args.seed))
+        random.Random(args.seed).shuffle(questions)
+        made = questions[: args.questions]
+        groups = list(cross_encoder.pair_groups(index, Reranker(), made, negatives=args.negatives))
+        questions_said = "synthetic, rule-made from the corpus text (training/questions.py)"
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
     print(f"{len(train_groups)} training groups, {len(held_out)} held out", file=sys.stderr)
     model, tokenizer = cross_encoder.train(
@@ -154,8 +175,8 @@ def _cross_encoder(args: argparse.Namespace) -> int:
         "data": {
             "corpus": f"{counts['laws']} documents of law_corpus_scale and {counts['reports']} State Council work "
             "reports of gov_docs that no evaluation question is about",
-            "questions": "synthetic, rule-made from the corpus text (training/questions.py); hard negatives are the "
-            "hybrid retrieval's and the LightGBM reranker's best passages that do not hold the answer",
+            "questions": questions_said + "; hard negatives are the hybrid retrieval's and the LightGBM reranker's "
+            "best passages that do not hold the answer",
             "groups": len(groups),
         },
         "held_out_check": check,
@@ -257,6 +278,21 @@ def _saved(
     return 0
 
 
+def _pair_maker(
+    reranker: Reranker, negatives: int
+) -> Callable[[LoadedIndex, Iterator[LabelledQuestion]], list[PairGroup]]:
+    """Builds cross-encoder pair groups from labelled questions, as `question_groups` builds the ranker's."""
+    from training import cross_encoder
+
+    def make(index: LoadedIndex, questions: Iterator[LabelledQuestion]) -> list[PairGroup]:
+        labelled = list(questions)
+        answers = {question.question: answers for question, _, answers in labelled}
+        pairs = [(question, source) for question, source, _ in labelled]
+        return list(cross_encoder.pair_groups(index, reranker, pairs, negatives=negatives, answers=answers))
+
+    return make
+
+
 def _written_questions(args: argparse.Namespace) -> list[LabelledQuestion]:
     return list(written_questions(args.written)) if args.written else []
 
@@ -281,10 +317,10 @@ def _natural_questions(args: argparse.Namespace) -> str:
 def _with_cmrc(
     args: argparse.Namespace,
     embedder: Embedder,
-    groups: list[Group],
-    make: GroupMaker,
+    groups: list[Made],
+    make: Callable[[LoadedIndex, Iterator[LabelledQuestion]], Iterable[Made]],
     reranker: Reranker | None = None,
-) -> list[Group]:
+) -> list[Made]:
     """`groups` and, with --cmrc, the groups `make` builds from the CMRC 2018 questions whose paragraph no
     evaluation question uses (over the paragraphs' own index)."""
     if not args.cmrc:

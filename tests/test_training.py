@@ -95,7 +95,7 @@ def test_cross_encoder_training_exports_a_model_the_reranker_blends_in(fake_inde
     settings, embedder = fake_index
     index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
     questions = list(synthetic_questions(index, per_chunk=1, sentence_share=0.0, seed=1))[:12]
-    groups = list(cross_encoder.pair_groups(index, Reranker(), questions, negatives=2))
+    groups = list(cross_encoder.pair_groups(index, Reranker(), [(q, s, None) for q, s in questions], negatives=2))
     assert groups and all(len(g.passages) == 3 for g in groups)
     model, tokenizer = cross_encoder.train(groups, MODEL, seed=1, epochs=0.5, batch_groups=2, learning_rate=1e-5)
     assert 0.0 <= cross_encoder.hit_at_1(model, tokenizer, groups[:3]) <= 1.0
@@ -198,9 +198,13 @@ def test_the_cross_encoder_pairs_a_written_question_s_evidence_with_the_reranker
     row = {"question": "东阿县编委会和编办的工作规则细则是怎么定的？", "source": "001_5545cfdd99bf609a.txt"}
     written = tmp_path / "written.jsonl"
     written.write_text(json.dumps(row | {"evidence": evidence}, ensure_ascii=False) + "\n", encoding="utf-8")
-    [group] = _pair_maker(Reranker(), 2)(index, written_questions(written))
-    assert group.question == row["question"] and len(group.passages) == 3
+    [(question, source, answers)] = written_questions(written)
+    # each question is labelled by its own answers: CMRC asks one text twice, with other answers
+    other = "口袋书5000余本"
+    group, again = _pair_maker(Reranker(), 2)(index, iter([(question, source, answers), (question, source, [other])]))
+    assert group.question == again.question == row["question"] and len(group.passages) == 3
     assert evidence in group.passages[0] and not any(evidence in p for p in group.passages[1:])
+    assert other in again.passages[0] and not any(other in p for p in again.passages[1:])
 
 
 def test_people_s_questions_weigh_more_in_training() -> None:
@@ -215,6 +219,7 @@ def test_a_document_is_known_by_its_place_and_the_laws_it_is_named_after() -> No
     assert short_place("law_law00972_深圳经济特区细胞和基因产业促进条例.txt") == "深圳"
     assert short_place("浙江省公路条例") == "浙江" and short_place("景宁畲族自治县林业管理条例") == "景宁"
     assert short_place("中华人民共和国城市房地产管理法") is None and short_place("行政处罚法(2021-01-22).txt") is None
+    assert short_place("关于市人民政府向市人民代表大会常务委员会报告重大事项的若干规定") is None
     assert "失业保险条例" in laws_named("law_law01846_重庆市失业保险条例.txt")
     assert "集会游行示威法" in laws_named("河南省《中华人民共和国集会游行示威法》实施办法")
     assert bare_name("laws/档案法(2020-06-20).txt") == "档案法"
@@ -232,5 +237,7 @@ def test_the_training_corpus_leaves_out_documents_named_after_an_evaluated_law(t
     target = tmp_path / "corpus"
     target.mkdir()
     (target / "law_law00001_某省实施《中华人民共和国档案法》办法.txt").write_text("an earlier run's", "utf-8")
+    (target / "notes.txt").write_text("not the command's: kept", "utf-8")
     counts = write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=3, seed=3)
-    assert counts["laws"] == 1 and [p.name for p in target.iterdir()] == ["law_law00000_某市养犬管理条例.txt"]
+    assert counts["laws"] == 1
+    assert sorted(p.name for p in target.iterdir()) == ["law_law00000_某市养犬管理条例.txt", "notes.txt"]

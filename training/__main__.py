@@ -68,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
     # what the reranker and the sentence model are trained on: the same questions
     questions = argparse.ArgumentParser(add_help=False)
     questions.add_argument("--seed", type=int, default=13)
-    questions.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
+    questions.add_argument("--laws", type=int, default=400, help=_LAWS_HELP)
     questions.add_argument("--per-chunk", type=int, default=2, help="synthetic questions per chunk, at most")
     questions.add_argument("--sentence-share", type=float, default=0.3, help="chunks that also give a keyword query")
     questions.add_argument(
@@ -97,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     sentences.add_argument("--written", type=Path, default=None, help=_WRITTEN_HELP)
     cross = commands.add_parser("cross-encoder", help="fine-tune the cross-encoder from the embedding model")
     cross.add_argument("--seed", type=int, default=13)
-    cross.add_argument("--laws", type=int, default=400, help="law documents sampled into the training corpus")
+    cross.add_argument("--laws", type=int, default=400, help=_LAWS_HELP)
     cross.add_argument("--questions", type=int, default=8000, help="synthetic questions sampled, at most")
     cross.add_argument(
         "--people", action="store_true",
@@ -116,6 +116,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 _WRITTEN_HELP = "questions written by reading training documents (JSONL)"
+_LAWS_HELP = "law documents sampled into the training corpus (less those named after an evaluated law)"
 
 
 def _at_least_one(text: str) -> int:
@@ -156,7 +157,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     else:
         questions = list(synthetic_questions(index, per_chunk=2, sentence_share=0.3, seed=args.seed))
         random.Random(args.seed).shuffle(questions)
-        made = questions[: args.questions]
+        made = [(question, source, None) for question, source in questions[: args.questions]]
         groups = list(cross_encoder.pair_groups(index, Reranker(), made, negatives=args.negatives))
         questions_said = "synthetic, rule-made from the corpus text (training/questions.py)"
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
@@ -179,6 +180,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
             "best passages that do not hold the answer",
             "groups": len(groups),
         },
+        "negatives_model_sha256": hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest(),
         "held_out_check": check,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -285,10 +287,7 @@ def _pair_maker(
     from training import cross_encoder
 
     def make(index: LoadedIndex, questions: Iterator[LabelledQuestion]) -> list[PairGroup]:
-        labelled = list(questions)
-        answers = {question.question: answers for question, _, answers in labelled}
-        pairs = [(question, source) for question, source, _ in labelled]
-        return list(cross_encoder.pair_groups(index, reranker, pairs, negatives=negatives, answers=answers))
+        return list(cross_encoder.pair_groups(index, reranker, questions, negatives=negatives))
 
     return make
 

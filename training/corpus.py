@@ -17,7 +17,8 @@ from eval.dataset import load_cases
 _LAW_FOLDERS = ("DLC", "司法解释", "经济法", "社会法", "民法商法", "诉讼与非诉讼程序法", "刑法", "民法典")
 _UNSAFE = re.compile(r'[<>:"|?*\\/\s]')
 _LAW_FILE = re.compile(r"^law_([^_]+)_")  # a law document's file name: law_<doc_id>_<title>.txt
-_PLACE = re.compile(r"^.{2,8}?(?:省|自治区|自治州|自治县|经济特区|市|县)")  # a local regulation's place
+_PLACE = re.compile(r"^(?!关于).{2,8}?(?:省|自治区|自治州|自治县|经济特区|市|县)")  # a local regulation's place
+_WRITTEN_HERE = re.compile(r"^(law_[^_]+_|report_).*\.txt$")  # the files write_training_corpus writes
 
 
 def bare_name(name: str) -> str:
@@ -52,7 +53,7 @@ def write_training_corpus(
     seed: int,
     required: Collection[str] = (),
 ) -> dict[str, int]:
-    """Write `laws` sampled law documents, the `required` ones (file names the written questions are about) and
+    """Write the `laws` sampled law documents, the `required` ones (file names the written questions are about) and
     the unused work reports as .txt files; returns counts. A sampled document named after a law an evaluation
     question is about (a local measure implementing it, an interpretation of it) is left out."""
     target.mkdir(parents=True, exist_ok=True)
@@ -79,8 +80,8 @@ def write_training_corpus(
     # a written question's document must be there (and never one an evaluation question is about)
     if missing := set(required) - written:
         raise ValueError(f"documents of written questions not in the training corpus: {sorted(missing)[:5]}")
-    for stale in target.glob("*.txt"):  # left by an earlier sample: the index would read it
-        if stale.name not in written:
+    for stale in target.iterdir():  # left by an earlier sample: the index would read it
+        if _WRITTEN_HERE.match(stale.name) and stale.name not in written:
             stale.unlink()
     return {"laws": len(kept), "reports": len(unused)}
 

@@ -44,15 +44,14 @@ class PairGroup:
 def pair_groups(
     index: LoadedIndex,
     reranker: Reranker,
-    questions: Iterable[tuple[SyntheticQuestion, str]],
+    questions: Iterable[tuple[SyntheticQuestion, str, list[str] | None]],
     *,
     negatives: int,
-    answers: dict[str, list[str]] | None = None,
 ) -> Iterator[PairGroup]:
-    """One group per question whose answer the retrieval found: the best-ranked positive and the
-    `negatives` best-ranked passages that do not hold the answer."""
-    for question, source in questions:
-        labelled = labelled_candidates(index, question, source, (answers or {}).get(question.question))
+    """One group per (question, its document, its answers) whose answer the retrieval found: the best-ranked
+    positive and the `negatives` best-ranked passages that do not hold the answer."""
+    for question, source, answers in questions:
+        labelled = labelled_candidates(index, question, source, answers)
         if labelled is None:
             continue
         query, candidates, labels = labelled

@@ -145,14 +145,21 @@ def test_written_questions_are_about_training_documents_no_evaluation_uses() -> 
     assert made == {(r["question"], "written") for r in rows}
 
 
-def test_the_training_corpus_holds_the_documents_written_questions_are_about(tmp_path) -> None:
+def _law_corpus(tmp_path: Path, titles: list[str]) -> Path:
+    """A law_corpus_scale folder of one-article documents law00000, law00001… with these titles (and an empty
+    gov_docs beside it)."""
     laws = tmp_path / "law_corpus_scale"
     laws.mkdir()
-    rows = [f"law0000{i}\t某市条例{i}\tDLC/某市条例{i}.md\tc\t1" for i in range(4)]
+    rows = [f"law0000{i}\t{t}\tDLC/{t}.md\tc\t1" for i, t in enumerate(titles)]
     (laws / "documents.tsv").write_text("\n".join(["doc_id\ttitle\tpath\tcommit\tn", *rows]) + "\n", "utf-8")
-    passages = [{"title": f"某市条例{i}", "text": f"第一条 条例{i}的正文。", "doc_id": f"law0000{i}"} for i in range(4)]
+    passages = [{"title": t, "text": f"第一条 {t}的正文。", "doc_id": f"law0000{i}"} for i, t in enumerate(titles)]
     (laws / "passages.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in passages), "utf-8")
     (tmp_path / "gov_docs" / "government_work_reports").mkdir(parents=True)
+    return laws
+
+
+def test_the_training_corpus_holds_the_documents_written_questions_are_about(tmp_path) -> None:
+    laws = _law_corpus(tmp_path, [f"某市条例{i}" for i in range(4)])
     target = tmp_path / "corpus"
     sampled = write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=1, seed=3)
     names = {p.name for p in target.iterdir()}
@@ -173,15 +180,25 @@ def test_the_ranker_reads_the_written_questions_and_the_sentence_model_does_not_
         parser().parse_args(["ranker", "--written-weight", "0"])
 
 
+# a question written by reading the Dong'e report of the test corpus, and the span that answers it
+WRITTEN_ROW = {
+    "question": "东阿县编委会和编办的工作规则细则是怎么定的？",
+    "source": "001_5545cfdd99bf609a.txt",
+    "evidence": "中共东阿县委机构编制委员会工作规则",
+}
+
+
+def _written_file(tmp_path: Path) -> Path:
+    written = tmp_path / "written.jsonl"
+    written.write_text(json.dumps(WRITTEN_ROW, ensure_ascii=False) + "\n", encoding="utf-8")
+    return written
+
+
 def test_a_written_question_labels_the_passages_holding_its_evidence(fake_index, tmp_path) -> None:
     settings, embedder = fake_index
     index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
-    source = "001_5545cfdd99bf609a.txt"
-    evidence = "中共东阿县委机构编制委员会工作规则"
-    row = {"question": "东阿县编委会和编办的工作规则细则是怎么定的？", "source": source, "evidence": evidence}
-    written = tmp_path / "written.jsonl"
-    written.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
-    [group] = question_groups(index, written_questions(written))
+    row, source, evidence = WRITTEN_ROW, WRITTEN_ROW["source"], WRITTEN_ROW["evidence"]
+    [group] = question_groups(index, written_questions(_written_file(tmp_path)))
     chunks = index.retriever.hybrid_candidates(index.analyze(row["question"]), 100)[: len(group.labels)]
     expected = [c.chunk.source == source and evidence in c.chunk.normalized for c in chunks]
     assert group.kind == "written" and [bool(x) for x in group.labels] == expected and 0 < sum(expected)
@@ -194,11 +211,8 @@ def test_the_cross_encoder_pairs_a_written_question_s_evidence_with_the_reranker
 ) -> None:
     settings, embedder = fake_index
     index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
-    evidence = "中共东阿县委机构编制委员会工作规则"
-    row = {"question": "东阿县编委会和编办的工作规则细则是怎么定的？", "source": "001_5545cfdd99bf609a.txt"}
-    written = tmp_path / "written.jsonl"
-    written.write_text(json.dumps(row | {"evidence": evidence}, ensure_ascii=False) + "\n", encoding="utf-8")
-    [(question, source, answers)] = written_questions(written)
+    row, evidence = WRITTEN_ROW, WRITTEN_ROW["evidence"]
+    [(question, source, answers)] = written_questions(_written_file(tmp_path))
     # each question is labelled by its own answers: CMRC asks one text twice, with other answers
     other = "口袋书5000余本"
     group, again = _pair_maker(Reranker(), 2)(index, iter([(question, source, answers), (question, source, [other])]))
@@ -226,14 +240,7 @@ def test_a_document_is_known_by_its_place_and_the_laws_it_is_named_after() -> No
 
 
 def test_the_training_corpus_leaves_out_documents_named_after_an_evaluated_law(tmp_path) -> None:
-    laws = tmp_path / "law_corpus_scale"
-    laws.mkdir()
-    titles = ["某市养犬管理条例", "某省实施《中华人民共和国档案法》办法", "重庆市失业保险条例"]
-    rows = [f"law0000{i}\t{t}\tDLC/{t}.md\tc\t1" for i, t in enumerate(titles)]
-    (laws / "documents.tsv").write_text("\n".join(["doc_id\ttitle\tpath\tcommit\tn", *rows]) + "\n", "utf-8")
-    passages = [{"title": t, "text": "第一条 正文。", "doc_id": f"law0000{i}"} for i, t in enumerate(titles)]
-    (laws / "passages.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in passages), "utf-8")
-    (tmp_path / "gov_docs" / "government_work_reports").mkdir(parents=True)
+    laws = _law_corpus(tmp_path, ["某市养犬管理条例", "某省实施《中华人民共和国档案法》办法", "重庆市失业保险条例"])
     target = tmp_path / "corpus"
     target.mkdir()
     (target / "law_law00001_某省实施《中华人民共和国档案法》办法.txt").write_text("an earlier run's", "utf-8")

@@ -51,8 +51,9 @@ CROSS_ENCODER_DIR = ROOT / "qa" / "models" / "cross_encoder"
 CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
 WRITTEN = ROOT / "training" / "data" / "written_questions.jsonl"
 LabelledQuestion = tuple[SyntheticQuestion, str, list[str]]  # a question, its document and its answers
-GroupMaker = Callable[[LoadedIndex, Iterator[LabelledQuestion]], Iterable[Group]]  # question_groups, sentence_groups
 Made = TypeVar("Made")  # what a group builder makes: a Group, or a cross-encoder's PairGroup
+# question_groups, sentence_groups (Maker[Group]) and the cross-encoder's _pair_maker (Maker[PairGroup])
+Maker = Callable[[LoadedIndex, Iterator[LabelledQuestion]], Iterable[Made]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +151,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     index, embedder, counts = _training_index(args, written=written)
     if args.people:
         make = _pair_maker(Reranker(), args.negatives)
-        groups = _with_cmrc(args, embedder, list(make(index, iter(written))), make)
+        groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make)
         questions_said = f"written by people: {args.written.name}" + (
             ", CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""
         )
@@ -280,9 +281,7 @@ def _saved(
     return 0
 
 
-def _pair_maker(
-    reranker: Reranker, negatives: int
-) -> Callable[[LoadedIndex, Iterator[LabelledQuestion]], list[PairGroup]]:
+def _pair_maker(reranker: Reranker, negatives: int) -> Maker[PairGroup]:
     """Builds cross-encoder pair groups from labelled questions, as `question_groups` builds the ranker's."""
     from training import cross_encoder
 
@@ -296,7 +295,7 @@ def _written_questions(args: argparse.Namespace) -> list[LabelledQuestion]:
     return list(written_questions(args.written)) if args.written else []
 
 
-def _written_groups(index: LoadedIndex, questions: list[LabelledQuestion], make: GroupMaker) -> list[Group]:
+def _written_groups(index: LoadedIndex, questions: list[LabelledQuestion], make: Maker[Made]) -> list[Made]:
     made = list(make(index, iter(questions)))
     if questions:
         print(f"{len(made)} written groups of {len(questions)} questions", file=sys.stderr)
@@ -317,7 +316,7 @@ def _with_cmrc(
     args: argparse.Namespace,
     embedder: Embedder,
     groups: list[Made],
-    make: Callable[[LoadedIndex, Iterator[LabelledQuestion]], Iterable[Made]],
+    make: Maker[Made],
     reranker: Reranker | None = None,
 ) -> list[Made]:
     """`groups` and, with --cmrc, the groups `make` builds from the CMRC 2018 questions whose paragraph no

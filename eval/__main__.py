@@ -112,9 +112,11 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-# (stage label, search mode, /v1/ask reranks): each adds one stage to the one before
-_STAGES = [("BM25 alone", "lexical", False), ("dense alone", "dense", False), ("hybrid fusion", "hybrid", False),
-           ("hybrid + reranker", "rerank", True)]  # fmt: skip
+# (stage label, search mode, settings): each adds one stage to the one before; /v1/ask reranks from the fourth
+_PLAIN = {"rerank": False, "cross_encoder": False}
+_STAGES = [("BM25 alone", "lexical", _PLAIN), ("dense alone", "dense", _PLAIN), ("hybrid fusion", "hybrid", _PLAIN),
+           ("hybrid + reranker", "rerank", {"rerank": True, "cross_encoder": False}),
+           ("+ cross-encoder", "rerank", {"rerank": True, "cross_encoder": True})]  # fmt: skip
 _STAGE_METRICS = ["hit_at_1", "hit_at_5", "mrr_at_10", "citation_precision", "answer_evidence_recall",
                   "no_answer_accuracy", "latency_p50_ms", "ask_latency_p50_ms"]  # fmt: skip
 
@@ -125,9 +127,9 @@ def _stages(args: argparse.Namespace) -> int:
         name, dataset, corpus, index = spec.split(":")
         cases = load_cases(Path(dataset))
         base = _settings(Path(corpus), Path(index))
-        for label, mode, rerank in _STAGES:
+        for label, mode, stage in _STAGES:
             asks = mode in ("hybrid", "rerank")
-            with in_process_client(base.model_copy(update={"rerank": rerank})) as client:
+            with in_process_client(base.model_copy(update=stage)) as client:
                 summary = summarize(run_cases(client, cases, mode, ask=asks))
             rows.append([name, label] + [summary.get(k, "") for k in _STAGE_METRICS])
             print(f"{name} {label}: hit@1 {summary['hit_at_1']:.3f}", file=sys.stderr)

@@ -187,13 +187,14 @@ class Answerer:
         first = sentences[int(order[0])]
         text = self.documents[first.hit.chunk.source].text
         if asks_for_list(query) and (lead := lead_of(first, sentences, text)):
-            listed = with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS)
+            listed = with_items(lead, self._continued(lead, sentences), text, room=_MAX_ANSWER_CHARS)
             if first in listed:  # the whole list answers, not one item
                 return listed
         if is_lead(first):  # a list's lead: what answers is its items
-            return with_items(first, sentences, text, room=_MAX_ANSWER_CHARS)
+            return with_items(first, self._continued(first, sentences), text, room=_MAX_ANSWER_CHARS)
         if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers
-            return with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
+            following = self._continued(first, sentences)
+            return with_items(first, following, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
         best = float(scores[order[0]])
         chosen = [first]
         length = first.end - first.start
@@ -210,6 +211,18 @@ class Answerer:
             chosen.append(sentence)
             length += sentence.end - sentence.start
         return chosen
+
+    def _continued(self, lead: AnswerSentence, sentences: list[AnswerSentence]) -> list[AnswerSentence]:
+        """The sentences read and those of the passage after the lead's (a heading or a list's lead): what
+        answers is what follows the lead, and it can run on past the passages read."""
+        chunk = self.retriever.next_chunk(lead.hit.chunk)
+        if chunk is None:
+            return sentences
+        hit = Hit(chunk, lead.hit.score)
+        read = {(s.hit.chunk.source, s.start, s.end) for s in sentences}
+        cached, _ = self._cached_sentences(hit)
+        following = [s for s in cached if (chunk.source, s.start, s.end) not in read]
+        return sentences + [AnswerSentence(lead.hit_rank, hit, s.start, s.end, s.normalized) for s in following]
 
     def sentence_candidates(
         self, query: Query, sentences: list[AnswerSentence], vectors: np.ndarray

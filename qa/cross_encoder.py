@@ -1,7 +1,8 @@
 """A cross-encoder: question and passage read together by one transformer, a relevance logit out.
 
 Fine-tuned here from m3e-small's weights (`python -m training cross-encoder`) and shipped as int8
-ONNX beside the LightGBM model; served with ONNX Runtime and tokenizers only.
+ONNX beside the LightGBM model (qa/models/cross_encoder: a derivative of m3e-small, under its non-commercial
+licence); served with ONNX Runtime and tokenizers only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tokenizers import Tokenizer
 from indexer.datatypes import Chunk
 
 MODEL_FILE = "model_qint8.onnx"
+DEFAULT_CROSS_ENCODER = Path(__file__).with_name("models") / "cross_encoder"
 _QUESTION_CHARS = 96  # a longer question is cut: the passage must keep most of the window
 
 

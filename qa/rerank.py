@@ -9,6 +9,7 @@ files beside this module.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,8 +29,9 @@ DEFAULT_SENTENCE_MODEL = MODEL_DIR / "sentences.txt"
 
 class Reranker:
     """Scores the first `depth` candidates with the model and puts them first in that order; then, with a
-    cross-encoder, reorders the first `cross_depth` of those by a blend of both models' scores. Scores
-    answer sentences with the sentence model (or, without one, with the passage model)."""
+    cross-encoder and when the model's first two are closer than `cross_margin`, reorders the first
+    `cross_depth` by a blend of both models' scores. Scores answer sentences with the sentence model (or,
+    without one, with the passage model)."""
 
     def __init__(
         self,
@@ -40,12 +42,14 @@ class Reranker:
         cross_encoder: CrossEncoder | None = None,
         cross_depth: int = 5,
         cross_weight: float = 0.5,
+        cross_margin: float = math.inf,
     ) -> None:
         self.model_file = model_file
         self.depth = depth
         self.cross_encoder = cross_encoder
         self.cross_depth = cross_depth
         self.cross_weight = cross_weight
+        self.cross_margin = cross_margin
         self._booster = _booster(model_file)
         # without a sentence model, sentences are scored as short passages by the passage model
         self._sentence_booster = _booster(sentence_model_file) if sentence_model_file else self._booster
@@ -74,7 +78,8 @@ class Reranker:
         scores = self.scores(query, top, corpus)
         order = sorted(range(len(top)), key=lambda i: (-scores[i], i))
         ranked = [(top[i].chunk, float(scores[i])) for i in order]
-        if self.cross_encoder is not None and len(ranked) > 1:
+        # a clear first needs no second opinion: the cross-encoder's ~100 ms is paid where the model hesitates
+        if self.cross_encoder is not None and len(ranked) > 1 and ranked[0][1] - ranked[1][1] < self.cross_margin:
             ranked = self._cross_encoded(query, ranked)
         floor = min((s for _, s in ranked), default=0.0)
         return ranked + [(c.chunk, floor - 1.0 - i * 1e-3) for i, c in enumerate(rest)]

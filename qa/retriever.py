@@ -188,6 +188,13 @@ class Retriever:
             ]
         return found
 
+    def next_chunk(self, chunk: Chunk) -> Chunk | None:
+        """The chunk after this one in its document, or None after the last."""
+        for row in self._rows_by_source.get(chunk.source, ()):
+            if self.store.chunks[row].position == chunk.position + 1:
+                return self.store.chunks[row]
+        return None
+
     def document_text(self, source: str) -> str:
         """The normalised text of a document's chunks, joined."""
         return self._document_text[source]

@@ -31,10 +31,15 @@ class QASettings(IndexSettings):
     rerank_model: Path | None = None
     sentence_model: Path | None = None  # picks the answer's sentences (qa/models/sentences.txt unless named)
     rerank_depth: int = Field(30, ge=2, le=200)  # candidates the model reorders
-    # The cross-encoder over the reranker's first few (a folder with model_qint8.onnx, tokenizer.json, card.json).
+    # The cross-encoder rescoring the reranker's first `depth` with `weight` (a folder with model_qint8.onnx,
+    # tokenizer.json and card.json; qa/models/cross_encoder unless named), only when the reranker's first two
+    # scores are closer than `margin` (the LightGBM model's scale; inf: always): a clear first costs nothing.
+    # Chosen on the three dev sets (docs/evaluation.md); off, reranking is the LightGBM model's alone.
+    cross_encoder: bool = True
     cross_encoder_model: Path | None = None
     cross_encoder_depth: int = Field(5, ge=2, le=50)
     cross_encoder_weight: float = Field(0.5, ge=0.0, le=1.0)
+    cross_encoder_margin: float = Field(2.0, gt=0.0)
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM server
     llm_model: str = ""

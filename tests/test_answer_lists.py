@@ -36,10 +36,18 @@ class _Embedder:
 
 
 class _Retriever:
+    """The corpus of one document, its passages in order."""
+
     reranker = None
+
+    def __init__(self, chunks: list[Chunk] | None = None) -> None:
+        self.chunks = chunks or []
 
     def idf(self, term: str) -> float:
         return 1.0
+
+    def next_chunk(self, chunk: Chunk) -> Chunk | None:
+        return next((c for c in self.chunks if c.position == chunk.position + 1), None)
 
 
 @pytest.mark.parametrize("closest", ["具备下列条件", "(一)"])  # the lead or an item scored best
@@ -53,6 +61,20 @@ def test_a_list_question_is_answered_by_the_lead_and_every_item(closest) -> None
         assert part in answer.text
     assert "按月发放" not in answer.text  # the list ends where its items end
     assert all(LAW[c.start : c.end] == c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize("question", ["领取失业保险金需要具备哪些条件？", "失业人员领取失业保险金的条件"])
+def test_a_lead_is_quoted_with_the_items_of_the_passage_after_the_ones_read(question) -> None:
+    documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
+    first, second = _chunk(0, 0, SPLIT), _chunk(1, SPLIT, len(LAW))
+    corpus = _Retriever([first, second])
+    answerer = Answerer(corpus, _Embedder("具备下列条件"), documents, threshold=0.45, max_sentences=2)
+    query = analyze(question, lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, [Hit(first, 1.0)])  # only the lead's passage was read
+    for part in ITEMS:
+        assert part in answer.text
+    assert "按月发放" not in answer.text
+    assert len(answer.citations) == 1 and all(LAW[c.start : c.end] == c.quote for c in answer.citations)
 
 
 def test_a_question_about_one_item_is_answered_by_that_item() -> None:

@@ -1,11 +1,15 @@
 """The shipped reranker: its file is the one its card describes, it loads, and it reorders only the top."""
 
 import hashlib
+import json
+import math
 
+import numpy as np
 import pytest
 
 from indexer.build import build_index
 from indexer.store import IndexStore
+from qa.cross_encoder import DEFAULT_CROSS_ENCODER, MODEL_FILE, CrossEncoder
 from qa.features import FEATURES
 from qa.loaded import open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker, model_card
@@ -32,6 +36,17 @@ def test_the_shipped_sentence_model_matches_its_card_and_beats_the_passage_model
     check = card["held_out_check"]
     assert check["held_out_first_sentence_holds_answer"] > check["held_out_first_sentence_holds_answer_passage_model"]
     assert DEFAULT_SENTENCE_MODEL.stat().st_size < 40 << 20
+
+
+def test_the_shipped_cross_encoder_matches_its_card_and_licence() -> None:
+    card = json.loads((DEFAULT_CROSS_ENCODER / "card.json").read_text(encoding="utf-8"))
+    model = DEFAULT_CROSS_ENCODER / MODEL_FILE
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == card["sha256"]
+    assert card["command"].startswith("python -m training cross-encoder") and isinstance(card["seed"], int)
+    assert card["negatives_model_sha256"] == model_card()["sha256"]  # its hard negatives: the shipped reranker's
+    assert "non-commercial" in card["base_model"]
+    assert card["held_out_check"]["held_out_hit_at_1"] >= 0.8  # the answer first of three; chance is 1/3
+    assert model.stat().st_size < 40 << 20
 
 
 def test_a_model_of_other_features_is_refused(tmp_path) -> None:
@@ -116,16 +131,19 @@ class _OneDocument:
         return self.text.count(term)
 
 
+LOAN_NOTICE = [
+    "创业贷款面向高校毕业生，贷款额度最高二十万元，贷款期限三年。",
+    "创业贷款纯信用发放，贷款不需要担保或者抵押。",
+    "申请创业贷款的，到人力资源社会保障部门提交贷款申请材料。",
+]
+
+
 def test_the_passage_holding_the_documents_rare_question_word_has_the_focus() -> None:
     from indexer.datatypes import Chunk
     from qa.features import Candidate, features
     from qa.query import analyze
 
-    passages = [
-        "创业贷款面向高校毕业生，贷款额度最高二十万元，贷款期限三年。",
-        "创业贷款纯信用发放，贷款不需要担保或者抵押。",
-        "申请创业贷款的，到人力资源社会保障部门提交贷款申请材料。",
-    ]
+    passages = LOAN_NOTICE
     chunks = [Chunk(f"n.txt#{i}", "n.txt", i, "通知", "", 0, len(p), p, p) for i, p in enumerate(passages)]
     query = analyze("创业贷款需要担保吗？", lambda text: None)
     rows = features(query, [Candidate(c, 1.0, 1.0, 0.5, False) for c in chunks], _OneDocument(passages))
@@ -154,3 +172,42 @@ def test_the_focus_is_the_content_words_beside_the_question_word(question, focus
     from qa.query import analyze
 
     assert analyze(question, lambda text: None).focus == focus
+
+
+@pytest.mark.parametrize(
+    ("question", "answering"), [("创业贷款需要担保吗？", 1), ("创业贷款最高能贷多少？", 0), ("创业贷款到哪里申请？", 2)]
+)
+def test_the_shipped_cross_encoder_prefers_the_passage_holding_the_asked_about_part(question, answering) -> None:
+    """Every passage repeats the topic words; only one says what is asked (the typical miss of issue 13)."""
+    scores = CrossEncoder(DEFAULT_CROSS_ENCODER, threads=1).scores(question, [f"通知｜{p}" for p in LOAN_NOTICE])
+    assert int(np.argmax(scores)) == answering
+
+
+class _ReversingCrossEncoder(CrossEncoder):
+    """Prefers the passages the model ranked last, and counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def scores(self, question: str, passages: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.arange(len(passages), dtype=np.float64)
+
+
+def test_the_cross_encoder_is_asked_only_when_the_model_hesitates(fake_index) -> None:
+    settings, embedder = fake_index
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    query = index.analyze("东阿县如何开展双随机检查？")
+    candidates = index.retriever.hybrid_candidates(query, 40)
+    plain = Reranker(depth=10).rerank(query, candidates, index.retriever)
+    assert plain[0][1] - plain[1][1] > 1e-6
+    sure = _ReversingCrossEncoder()
+    confident = Reranker(depth=10, cross_encoder=sure, cross_depth=4, cross_margin=1e-6)
+    kept = confident.rerank(query, candidates, index.retriever)
+    assert sure.calls == 0 and kept == plain
+    asked = _ReversingCrossEncoder()
+    blended = Reranker(depth=10, cross_encoder=asked, cross_depth=4, cross_weight=1.0, cross_margin=math.inf)
+    reordered = blended.rerank(query, candidates, index.retriever)
+    assert asked.calls == 1
+    assert [c for c, _ in reordered[:4]] == [c for c, _ in reversed(plain[:4])] and reordered[4:] == plain[4:]
+    assert [s for _, s in reordered] == [s for _, s in plain], "scores keep falling with rank"

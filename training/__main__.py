@@ -25,6 +25,7 @@ from indexer.embedders.base import Embedder
 from indexer.embedders.factory import make_embedder
 from indexer.store import IndexStore
 from qa.answer import PASSAGES_READ
+from qa.cross_encoder import DEFAULT_CROSS_ENCODER
 from qa.loaded import LoadedIndex, open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker
 from qa.settings import QASettings
@@ -47,7 +48,6 @@ if TYPE_CHECKING:  # the cross-encoder's module imports torch: only its command 
 ROOT = Path(__file__).resolve().parents[1]
 EXTDATA = ROOT.parent / "shared" / "extdata"
 EVAL_SETS = [ROOT / "eval" / "datasets" / name for name in ("dev_policy.jsonl", "dev_reports.jsonl")]
-CROSS_ENCODER_DIR = ROOT / "qa" / "models" / "cross_encoder"
 CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
 WRITTEN = ROOT / "training" / "data" / "written_questions.jsonl"
 LabelledQuestion = tuple[SyntheticQuestion, str, list[str]]  # a question, its document and its answers
@@ -111,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
     cross.add_argument("--batch-groups", type=int, default=4)
     cross.add_argument("--learning-rate", type=float, default=3e-5)
     cross.add_argument("--work", type=Path, default=ROOT / "var" / "train")
-    cross.add_argument("--out", type=Path, default=CROSS_ENCODER_DIR)
+    cross.add_argument("--out", type=Path, default=DEFAULT_CROSS_ENCODER)
     cross.add_argument("--extdata", type=Path, default=EXTDATA)
     return parser
 

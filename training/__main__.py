@@ -1,8 +1,9 @@
-"""python -m training ranker|sentences: build the training corpus and index, make question groups, train, write
-the model.
+"""python -m training ranker|sentences|cross-encoder: build the training corpus and index, make question groups,
+train, write the model.
 
 .venv/bin/python -m training ranker --seed 13      # writes qa/models/ranker.txt and ranker.json
 .venv/bin/python -m training sentences --seed 13   # writes qa/models/sentences.txt and sentences.json
+.venv/bin/python -m training cross-encoder --people --seed 13 --negatives 2 --epochs 2   # qa/models/cross_encoder/
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ def test_eval_stages_tables_each_stage_with_its_cost(tmp_path, monkeypatch) -> N
     out = tmp_path / "out"
     assert main(["stages", "--set", f"mini:{dataset}:{REPORTS}:{tmp_path / 'index'}", "--out", str(out)]) == 0
     stages = json.loads((out / "stages.json").read_text(encoding="utf-8"))
-    assert [r[1] for r in stages["rows"]] == ["BM25 alone", "dense alone", "hybrid fusion", "hybrid + reranker"]
+    labels = ["BM25 alone", "dense alone", "hybrid fusion", "hybrid + reranker", "+ cross-encoder"]
+    assert [r[1] for r in stages["rows"]] == labels
     latency = stages["columns"].index("latency_p50_ms")
     assert all(r[0] == "mini" and r[latency] > 0 for r in stages["rows"])
-    assert "| mini | hybrid + reranker |" in (out / "stages.md").read_text(encoding="utf-8")
+    assert "| mini | + cross-encoder |" in (out / "stages.md").read_text(encoding="utf-8")

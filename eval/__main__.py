@@ -189,6 +189,9 @@ def _settings_summary(settings, index_info: dict) -> dict:
             "answer_threshold": settings.answer_threshold,
             "answer_paraphrase_coverage": settings.answer_paraphrase_coverage,
             "answer_cosine": settings.answer_cosine,
+            "rerank": settings.rerank,
+            "cross_encoder": str(settings.cross_encoder_model or "shipped") if settings.cross_encoder else "off",
+            "cross_encoder_margin": settings.cross_encoder_margin,
         }
     return info
 

@@ -206,7 +206,9 @@ class Answerer:
                 break
             if is_lead(sentence):  # a lead is not quoted without its items
                 text = self.documents[sentence.hit.chunk.source].text
-                items = with_items(sentence, sentences, text, room=_MAX_ANSWER_CHARS - length)
+                items = with_items(
+                    sentence, self._continued(sentence, sentences), text, room=_MAX_ANSWER_CHARS - length
+                )
                 return chosen + [s for s in items if s not in chosen]
             chosen.append(sentence)
             length += sentence.end - sentence.start
@@ -218,11 +220,9 @@ class Answerer:
         chunk = self.retriever.next_chunk(lead.hit.chunk)
         if chunk is None:
             return sentences
-        hit = Hit(chunk, lead.hit.score)
         read = {(s.hit.chunk.source, s.start, s.end) for s in sentences}
-        cached, _ = self._cached_sentences(hit)
-        following = [s for s in cached if (chunk.source, s.start, s.end) not in read]
-        return sentences + [AnswerSentence(lead.hit_rank, hit, s.start, s.end, s.normalized) for s in following]
+        following = _sentences_of(lead.hit_rank, Hit(chunk, lead.hit.score))  # not embedded: only its order counts
+        return sentences + [s for s in following if (chunk.source, s.start, s.end) not in read]
 
     def sentence_candidates(
         self, query: Query, sentences: list[AnswerSentence], vectors: np.ndarray

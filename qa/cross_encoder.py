@@ -7,6 +7,7 @@ licence); served with ONNX Runtime and tokenizers only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import onnxruntime
 from tokenizers import Tokenizer
 
 from indexer.datatypes import Chunk
+from qa.settings import QASettings
 
 MODEL_FILE = "model_qint8.onnx"
 DEFAULT_CROSS_ENCODER = Path(__file__).with_name("models") / "cross_encoder"
@@ -26,19 +28,38 @@ def passage_text(chunk: Chunk) -> str:
     return "｜".join(part for part in (chunk.title, chunk.section, chunk.normalized) if part)
 
 
+class CrossEncoderUnavailable(RuntimeError):
+    """The configured cross-encoder folder cannot be loaded (missing, incomplete or not matching its card)."""
+
+
+def from_settings(settings: QASettings) -> CrossEncoder | None:
+    """The configured cross-encoder (the shipped one unless another folder is named), or None when it is off."""
+    if not settings.cross_encoder:
+        return None
+    return CrossEncoder(settings.cross_encoder_model or DEFAULT_CROSS_ENCODER, threads=settings.embedding_threads)
+
+
 class CrossEncoder:
     """Scores (question, passage) pairs; a few per query, in one batch."""
 
     def __init__(self, folder: Path, *, threads: int = 0) -> None:
-        card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
         self.folder = folder
-        self.max_length = int(card["max_length"])
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        self._session = onnxruntime.InferenceSession(
-            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        try:
+            card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+            model = (folder / MODEL_FILE).read_bytes()
+            if hashlib.sha256(model).hexdigest() != card["sha256"]:
+                raise ValueError(f"{MODEL_FILE} does not match the sha256 of card.json")
+            self.max_length = int(card["max_length"])
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as exc:  # whatever the files hold, the service says which folder and how to go on
+            raise CrossEncoderUnavailable(
+                f"cannot load the cross-encoder in {folder}: {exc} (RAGQA_CROSS_ENCODER=false turns it off, "
+                "RAGQA_CROSS_ENCODER_MODEL names another folder)"
+            ) from exc
         self._tokenizer.enable_truncation(self.max_length, strategy="only_second")
         self._tokenizer.enable_padding()
 

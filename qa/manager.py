@@ -20,8 +20,8 @@ from indexer.extract import SUFFIXES
 from indexer.manifest import incompatibilities
 from indexer.store import IndexNotFound, IndexStore, current_version_dir, read_manifest
 from indexer.text_cache import TextCache
+from qa import cross_encoder
 from qa.corpus import CorpusFiles, safe_source, stored_name
-from qa.cross_encoder import DEFAULT_CROSS_ENCODER, CrossEncoder
 from qa.errors import Conflict, Duplicate, EmptyDocument, IndexUnavailable, NotFound, StorageFull
 from qa.llm import UpstreamLLM
 from qa.loaded import LoadedIndex, open_index
@@ -58,12 +58,10 @@ class IndexManager:
         self._embedder = embedder
         self._query_embedder: Embedder | None = None
         self._llm = _upstream_llm(settings)
-        cross_folder = settings.cross_encoder_model or DEFAULT_CROSS_ENCODER
-        cross = CrossEncoder(cross_folder) if settings.cross_encoder else None
         self._reranker = Reranker(
             settings.rerank_model or DEFAULT_MODEL,
             sentence_model_file=settings.sentence_model or DEFAULT_SENTENCE_MODEL,
-            depth=settings.rerank_depth, cross_encoder=cross,
+            depth=settings.rerank_depth, cross_encoder=cross_encoder.from_settings(settings),
             cross_depth=settings.cross_encoder_depth, cross_weight=settings.cross_encoder_weight,
             cross_margin=settings.cross_encoder_margin,
         )  # fmt: skip

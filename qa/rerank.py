@@ -9,7 +9,6 @@ files beside this module.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from indexer.datatypes import Chunk
 from qa.cross_encoder import CrossEncoder, passage_text
 from qa.features import FEATURES, Candidate, Corpus, features
 from qa.query import Query
+from qa.settings import CROSS_ENCODER_MARGIN
 
 MODEL_DIR = Path(__file__).with_name("models")
 DEFAULT_MODEL = MODEL_DIR / "ranker.txt"
@@ -42,7 +42,7 @@ class Reranker:
         cross_encoder: CrossEncoder | None = None,
         cross_depth: int = 5,
         cross_weight: float = 0.5,
-        cross_margin: float = math.inf,
+        cross_margin: float = CROSS_ENCODER_MARGIN,
     ) -> None:
         self.model_file = model_file
         self.depth = depth

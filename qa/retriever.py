@@ -190,10 +190,8 @@ class Retriever:
 
     def next_chunk(self, chunk: Chunk) -> Chunk | None:
         """The chunk after this one in its document, or None after the last."""
-        for row in self._rows_by_source.get(chunk.source, ()):
-            if self.store.chunks[row].position == chunk.position + 1:
-                return self.store.chunks[row]
-        return None
+        rows = self._rows_by_source[chunk.source]  # a document's rows, in position order
+        return self.store.chunks[rows[chunk.position + 1]] if chunk.position + 1 < len(rows) else None
 
     def document_text(self, source: str) -> str:
         """The normalised text of a document's chunks, joined."""

@@ -8,6 +8,9 @@ from pydantic import Field, SecretStr
 
 from indexer.settings import IndexSettings
 
+# The reranker asks the cross-encoder when its first two scores are closer than this (docs/evaluation.md, v13).
+CROSS_ENCODER_MARGIN = 2.0
+
 
 class QASettings(IndexSettings):
     """What retrieval and answering read, beside the index settings (RAGQA_* variables)."""
@@ -39,7 +42,7 @@ class QASettings(IndexSettings):
     cross_encoder_model: Path | None = None
     cross_encoder_depth: int = Field(5, ge=2, le=50)
     cross_encoder_weight: float = Field(0.5, ge=0.0, le=1.0)
-    cross_encoder_margin: float = Field(2.0, gt=0.0)
+    cross_encoder_margin: float = Field(CROSS_ENCODER_MARGIN, gt=0.0)
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM server
     llm_model: str = ""

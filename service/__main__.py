@@ -15,7 +15,9 @@ from indexer.documents import seed_corpus
 from indexer.embedders.factory import make_embedder
 from indexer.manifest import incompatibilities
 from indexer.store import IndexNotFound, read_manifest
+from qa import cross_encoder
 from qa.corpus import CorpusFiles
+from qa.cross_encoder import CrossEncoderUnavailable
 from service.app import create_app
 from service.config import Settings
 from service.workers import check_port_free, serve_workers
@@ -32,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:  # a model that cannot load is said before a build that may take minutes, and once, not per worker
+        cross_encoder.from_settings(settings)
+    except CrossEncoderUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if seeded := seed_corpus(settings.corpus_dir, settings.seed_folder):
         logger.info("corpus %s created from %d files of %s", settings.corpus_dir, seeded, settings.corpus_seed)
     leftovers = CorpusFiles(settings.corpus_dir).clean_incoming()

@@ -9,7 +9,8 @@ import pytest
 
 from indexer.build import build_index
 from indexer.store import IndexStore
-from qa.cross_encoder import DEFAULT_CROSS_ENCODER, MODEL_FILE, CrossEncoder
+from qa import cross_encoder
+from qa.cross_encoder import DEFAULT_CROSS_ENCODER, MODEL_FILE, CrossEncoder, CrossEncoderUnavailable
 from qa.features import FEATURES
 from qa.loaded import open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker, model_card
@@ -205,9 +206,49 @@ def test_the_cross_encoder_is_asked_only_when_the_model_hesitates(fake_index) ->
     confident = Reranker(depth=10, cross_encoder=sure, cross_depth=4, cross_margin=1e-6)
     kept = confident.rerank(query, candidates, index.retriever)
     assert sure.calls == 0 and kept == plain
+    gap = plain[0][1] - plain[1][1]
+    for margin, asks in ((gap * 0.99, 0), (gap * 1.01, 1)):  # asked exactly when the first two are within it
+        counted = _ReversingCrossEncoder()
+        Reranker(depth=10, cross_encoder=counted, cross_depth=4, cross_margin=margin).rerank(
+            query, candidates, index.retriever
+        )
+        assert counted.calls == asks
     asked = _ReversingCrossEncoder()
     blended = Reranker(depth=10, cross_encoder=asked, cross_depth=4, cross_weight=1.0, cross_margin=math.inf)
     reordered = blended.rerank(query, candidates, index.retriever)
     assert asked.calls == 1
     assert [c for c, _ in reordered[:4]] == [c for c, _ in reversed(plain[:4])] and reordered[4:] == plain[4:]
     assert [s for _, s in reordered] == [s for _, s in plain], "scores keep falling with rank"
+
+
+def test_a_cross_encoder_that_cannot_load_is_named_with_the_way_out(tmp_path) -> None:
+    with pytest.raises(CrossEncoderUnavailable, match="RAGQA_CROSS_ENCODER=false") as missing:
+        CrossEncoder(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(missing.value)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for name in ("card.json", "tokenizer.json"):
+        (corrupt / name).write_bytes((DEFAULT_CROSS_ENCODER / name).read_bytes())
+    (corrupt / MODEL_FILE).write_bytes(b"not a model")
+    with pytest.raises(CrossEncoderUnavailable, match="does not match the sha256"):
+        CrossEncoder(corrupt)
+
+
+def test_the_service_refuses_to_start_on_a_cross_encoder_that_cannot_load(tmp_path, monkeypatch, capsys) -> None:
+    from service.__main__ import main
+
+    monkeypatch.setenv("RAGQA_CROSS_ENCODER_MODEL", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("RAGQA_CORPUS_DIR", str(tmp_path / "corpus"))
+    assert main(["--no-build"]) == 2
+    assert "cannot load the cross-encoder" in capsys.readouterr().err
+    assert not (tmp_path / "corpus").exists(), "refused before touching the corpus"
+    monkeypatch.setenv("RAGQA_CROSS_ENCODER", "false")
+    assert cross_encoder.from_settings(QASettings()) is None
+
+
+def test_the_chunk_after_a_chunk_is_the_next_of_its_document(fake_index) -> None:
+    settings, embedder = fake_index
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    chunks = [c for c in index.store.chunks if c.source == index.store.chunks[0].source]
+    assert len(chunks) > 1
+    assert [index.retriever.next_chunk(c) for c in chunks] == [*chunks[1:], None]

@@ -58,13 +58,13 @@ def test_a_model_of_other_features_is_refused(tmp_path) -> None:
         Reranker(other)
 
 
-def test_reranking_reorders_the_top_and_keeps_every_candidate(fake_index) -> None:
-    from indexer.store import IndexStore
-    from qa.loaded import open_index
-    from qa.settings import QASettings
-
+def _opened(fake_index):
     settings, embedder = fake_index
-    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    return open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+
+
+def test_reranking_reorders_the_top_and_keeps_every_candidate(fake_index) -> None:
+    index = _opened(fake_index)
     query = index.analyze("东阿县开展了几次双随机抽查？")
     candidates = index.retriever.hybrid_candidates(query, 40)
     ranked = Reranker(depth=10).rerank(query, candidates, index.retriever)
@@ -196,8 +196,7 @@ class _ReversingCrossEncoder(CrossEncoder):
 
 
 def test_the_cross_encoder_is_asked_only_when_the_model_hesitates(fake_index) -> None:
-    settings, embedder = fake_index
-    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    index = _opened(fake_index)
     query = index.analyze("东阿县如何开展双随机检查？")
     candidates = index.retriever.hybrid_candidates(query, 40)
     plain = Reranker(depth=10).rerank(query, candidates, index.retriever)
@@ -247,8 +246,7 @@ def test_the_service_refuses_to_start_on_a_cross_encoder_that_cannot_load(tmp_pa
 
 
 def test_the_chunk_after_a_chunk_is_the_next_of_its_document(fake_index) -> None:
-    settings, embedder = fake_index
-    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    index = _opened(fake_index)
     chunks = [c for c in index.store.chunks if c.source == index.store.chunks[0].source]
     assert len(chunks) > 1
     assert [index.retriever.next_chunk(c) for c in chunks] == [*chunks[1:], None]

@@ -187,14 +187,13 @@ class Answerer:
         first = sentences[int(order[0])]
         text = self.documents[first.hit.chunk.source].text
         if asks_for_list(query) and (lead := lead_of(first, sentences, text)):
-            listed = with_items(lead, self._continued(lead, sentences), text, room=_MAX_ANSWER_CHARS)
+            listed = self._with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS)
             if first in listed:  # the whole list answers, not one item
                 return listed
         if is_lead(first):  # a list's lead: what answers is its items
-            return with_items(first, self._continued(first, sentences), text, room=_MAX_ANSWER_CHARS)
+            return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS)
         if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers
-            following = self._continued(first, sentences)
-            return with_items(first, following, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
+            return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
         best = float(scores[order[0]])
         chosen = [first]
         length = first.end - first.start
@@ -206,23 +205,23 @@ class Answerer:
                 break
             if is_lead(sentence):  # a lead is not quoted without its items
                 text = self.documents[sentence.hit.chunk.source].text
-                items = with_items(
-                    sentence, self._continued(sentence, sentences), text, room=_MAX_ANSWER_CHARS - length
-                )
+                items = self._with_items(sentence, sentences, text, room=_MAX_ANSWER_CHARS - length)
                 return chosen + [s for s in items if s not in chosen]
             chosen.append(sentence)
             length += sentence.end - sentence.start
         return chosen
 
-    def _continued(self, lead: AnswerSentence, sentences: list[AnswerSentence]) -> list[AnswerSentence]:
-        """The sentences read and those of the passage after the lead's (a heading or a list's lead): what
-        answers is what follows the lead, and it can run on past the passages read."""
+    def _with_items(
+        self, lead: AnswerSentence, sentences: list[AnswerSentence], text: str, *, room: int, limit: int | None = None
+    ) -> list[AnswerSentence]:
+        """`with_items` over the sentences read and those of the passage after the lead's (a heading or a list's
+        lead): what answers is what follows the lead, and it can run on past the passages read."""
         chunk = self.retriever.next_chunk(lead.hit.chunk)
-        if chunk is None:
-            return sentences
-        read = {(s.hit.chunk.source, s.start, s.end) for s in sentences}
-        following = _sentences_of(lead.hit_rank, Hit(chunk, lead.hit.score))  # not embedded: only its order counts
-        return sentences + [s for s in following if (chunk.source, s.start, s.end) not in read]
+        if chunk is not None:
+            read = {(s.hit.chunk.source, s.start, s.end) for s in sentences}
+            following = _sentences_of(lead.hit_rank, Hit(chunk, lead.hit.score))  # not embedded: only order counts
+            sentences = sentences + [s for s in following if (chunk.source, s.start, s.end) not in read]
+        return with_items(lead, sentences, text, room=room, limit=limit)
 
     def sentence_candidates(
         self, query: Query, sentences: list[AnswerSentence], vectors: np.ndarray

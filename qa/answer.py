@@ -35,6 +35,10 @@ _MAX_ANSWER_CHARS = 400
 _MIN_RELATIVE_SCORE = 0.7
 # ... or this share, when it comes from another passage than the best one's (usually context)
 _OTHER_PASSAGE_RELATIVE_SCORE = 0.85
+# ... or only this share, when it is the sentence right before or after the best one: it carries on the same
+# statement and is quoted with it as one span. CMRC +0.018 citation precision, +0.014 evidence recall; no
+# change on the policy-type sets.
+_ADJACENT_RELATIVE_SCORE = 0.5
 # With the reranker on, the sentence score is blended half and half with the sentence model's score. Measured on
 # the three dev sets: more weight on the model raises citation precision on the reports and CMRC but loses
 # the policy set's second evidence sentences (weight 0.75: policy evidence recall 0.676 -> 0.603).
@@ -143,7 +147,7 @@ class Answerer:
     def _answerable(self, query: Query, hits: list[Hit]) -> bool:
         """The best passages cover the question (or cover some of it and mean the same), and state the
         quantity a how-many question asks for."""
-        if not hits or not _states_asked_quantity(query, hits):
+        if not hits or not _states_asked_quantity(query, [hit.chunk.normalized for hit in hits[:PASSAGES_READ]]):
             return False
         coverage = self.retriever.answerability(query, hits)
         if coverage >= self.threshold:
@@ -171,6 +175,9 @@ class Answerer:
 
     def _extractive(self, query: Query, hits: list[Hit]) -> Answer:
         chosen = self._pick_sentences(query, hits[:PASSAGES_READ])
+        if not _states_asked_quantity(query, [s.normalized for s in chosen]):
+            # the passages state some figure, but the sentences that answer state none of the kind asked for
+            return Answer(query.text, False, refusal(query.text), [], hits)
         text, citations = _compose(chosen, self.documents, language(query.text))
         return Answer(query.text, True, text, citations, hits)
 
@@ -196,11 +203,20 @@ class Answerer:
             return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
         best = float(scores[order[0]])
         chosen = [first]
-        length = first.end - first.start
-        for i in order[1 : self.max_sentences]:
+        if query.asks > 1 and self.max_sentences > 1 and (beside := _beside(first, sentences, scores, text)):
+            # "有效期是几年？…要提前多久…": the second thing asked is usually stated right before or after the first
+            chosen.append(beside)
+        length = sum(s.end - s.start for s in chosen)
+        for i in order[1:]:
             sentence = sentences[int(i)]
+            if len(chosen) >= self.max_sentences:
+                break
+            if sentence in chosen:
+                continue
             # another passage's sentence is usually context: it must score nearly as well as the best
             floor = _MIN_RELATIVE_SCORE if sentence.hit_rank == first.hit_rank else _OTHER_PASSAGE_RELATIVE_SCORE
+            if _next_to(first, sentence, text):
+                floor = _ADJACENT_RELATIVE_SCORE
             if scores[i] < floor * best or length + sentence.end - sentence.start > _MAX_ANSWER_CHARS:
                 break
             if is_lead(sentence):  # a lead is not quoted without its items
@@ -275,10 +291,11 @@ class Answerer:
         return sentences, vectors
 
 
-def _states_asked_quantity(query: Query, hits: list[Hit]) -> bool:
-    """False when the question asks how many or how much and no passage read states such a quantity."""
+def _states_asked_quantity(query: Query, texts: list[str]) -> bool:
+    """False when the question asks how many or how much and none of the (normalised) texts states such a
+    quantity."""
     quantity = asked_quantity(query.normalized)
-    return quantity is None or any(quantity.search(hit.chunk.normalized) for hit in hits[:PASSAGES_READ])
+    return quantity is None or any(quantity.search(text) for text in texts)
 
 
 def refusal(question: str) -> str:
@@ -327,6 +344,24 @@ def _compose(chosen: list[AnswerSentence], documents: dict[str, Document], scrip
         # the answer reads in the question's script; the citation quotes the original exactly
         parts.append(_in_script(display_text(quote).strip(), script) + f"[{number}]")
     return "".join(parts), citations
+
+
+def _beside(
+    first: AnswerSentence, sentences: list[AnswerSentence], scores: np.ndarray, text: str
+) -> AnswerSentence | None:
+    """The better scored of the sentences right before and after `first` in its document, a list's lead left out
+    (it is not quoted without its items)."""
+    found = [
+        (float(score), s)
+        for s, score in zip(sentences, scores, strict=True)
+        if _next_to(first, s, text) and not is_lead(s)
+    ]
+    return max(found, key=lambda pair: pair[0])[1] if found else None
+
+
+def _next_to(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:
+    """b is the sentence right before or after a in a's document."""
+    return a.hit.chunk.source == b.hit.chunk.source and (_adjacent(a, b, text) or _adjacent(b, a, text))
 
 
 def _adjacent(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两零〇半]+)"
+# a figure, exact or approximate ("500多名", "900余名", "十来个")
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两零〇半]+)(?:多|余|来)?"
 _COUNTED = r"(?:(?:万|亿)(?!元))"  # "约有150万": a count whose unit the sentence leaves implicit
 # The unit a question asks in -> how a passage states a quantity in it.
 _UNITS = {
@@ -36,18 +37,19 @@ _UNITS = {
     "条": r"条",
     "张": r"张",
     "公里": r"万?公里",
-    **{unit: rf"(?:{_COUNTED}?(?:人|名)|{_COUNTED})" for unit in ("人", "名")},
+    # how many people: a count, or a share of some body ("五分之一以上的村民", "过半数", "三分之二以上通过")
+    **{unit: rf"(?:{_COUNTED}?(?:人|名)|{_COUNTED}|%|分之|数)" for unit in ("人", "名")},
     **{unit: rf"(?:{_COUNTED}?{unit}|{_COUNTED})" for unit in ("项", "户", "家", "所", "个")},
 }
 _ASKED = re.compile(r"(?<![哪近这前十])(?:多少|几)(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")")
-_BARE = re.compile(r"多少(?:[？?。，,]|$)")  # "比例是多少？": some figure, in whatever unit
-_ANY_FIGURE = re.compile(
-    _NUMERAL + r"(?:%|个百分点|倍|万|亿|元|人|名|项|个|次|家|所|吨|公里|米|岁|年|月|日|天|小时|分|户|张|条)|百分之|分之"
-)
+_BARE = re.compile(r"多少(?:[？?。，,]|$)|百分之几")  # "比例是多少？": some figure, in whatever unit
+# any figure: Arabic digits ("访问次数: 581"), or a Chinese numeral with a unit
+_FIGURE_UNIT = r"(?:%|个百分点|倍|万|亿|元|人|名|项|个|次|家|所|吨|公里|米|岁|年|月|日|天|小时|分|户|张|条)"
+_ANY_FIGURE = re.compile(rf"\d|{_NUMERAL}{_FIGURE_UNIT}|百分之|分之")
 
 
 def asked_quantity(question: str) -> re.Pattern[str] | None:
     """How a passage states the quantity the (normalised) question asks for, or None if it asks for none."""
     if match := _ASKED.search(question):
-        return re.compile(_NUMERAL + _UNITS[match.group("unit")])
+        return re.compile(f"{_NUMERAL}(?:{_UNITS[match.group('unit')]})")
     return _ANY_FIGURE if _BARE.search(question) else None

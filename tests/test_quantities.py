@@ -19,6 +19,14 @@ from qa.quantities import asked_quantity
         ("说勉语的人大约有多少人？", "说勉语的人约有150万元资助", False),
         ("赤字率定在多少？", "赤字率拟按4%左右安排", True),
         ("赤字率定在多少？", "赤字率拟按合理水平安排", False),
+        ("文章的访问次数是多少？", "访问次数: 581 作者: ahjgbzw", True),  # a bare figure
+        ("去年提供了多少名辅助人员？", "提供了500多名辅助人员", True),  # approximate figures
+        ("挖潜了多少个编制？", "挖潜事业编制900余个", True),
+        ("需要多少人联名才能提出？", "本村五分之一以上有选举权的村民联名", True),  # a share of a body
+        ("需要多少人同意？", "须经投票的村民过半数通过", True),
+        ("需要多少人同意？", "须经投票通过", False),
+        ("存储比例是合同价款的百分之几？", "按合同价款的3%存储", True),
+        ("存储比例是合同价款的百分之几？", "适当提高存储比例", False),
     ],
 )
 def test_a_passage_states_the_quantity_asked_for_or_not(question, passage, states) -> None:

@@ -1,0 +1,85 @@
+"""Which sentences answer: the one beside the best for a question that asks two things, the sentence right
+after the best one at a lower bar than any other, and none when a how-many question's best sentences state
+no quantity of the kind asked for."""
+
+import numpy as np
+
+from indexer.datatypes import Chunk, Document, Hit
+from indexer.normalize import normalize_query
+from qa.answer import REFUSALS, Answerer
+from qa.query import analyze
+
+LAW = (
+    "第九条 安全生产许可证的有效期为3年。"
+    "安全生产许可证有效期满需要延期的，企业应当于期满前3个月向原颁发管理机关办理延期手续。\n"
+    "第十条 企业应当建立健全安全生产责任制。\n"
+    "第十一条 未取得安全生产许可证擅自进行生产的，责令停止生产，并处10万元以上50万元以下的罚款。"
+)
+
+
+class _Embedder:
+    """Sentence vectors: [1, 0] for the one holding `closest`, [0, 1] for the rest."""
+
+    def __init__(self, closest: str) -> None:
+        self.closest = closest
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.asarray([[1.0, 0.0] if self.closest in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+
+
+class _Retriever:
+    reranker = None
+
+    def idf(self, term: str) -> float:
+        return 1.0
+
+    def next_chunk(self, chunk: Chunk) -> Chunk | None:
+        return None
+
+
+def _answer(question: str, closest: str, max_sentences: int = 2):
+    documents = {"law.txt": Document("law.txt", "安全生产许可证条例", LAW, "0")}
+    answerer = Answerer(_Retriever(), _Embedder(closest), documents, threshold=0.45, max_sentences=max_sentences)
+    chunk = Chunk("law.txt#0", "law.txt", 0, "安全生产许可证条例", "", 0, len(LAW), LAW, normalize_query(LAW))
+    query = analyze(question, lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    return answerer._extractive(query, [Hit(chunk, 1.0)])
+
+
+def test_a_question_asking_two_things_is_answered_with_the_sentence_beside_the_best() -> None:
+    question = "安全生产许可证的有效期是几年？到期需要延期的，企业要提前多久办理延期手续？"
+    answer = _answer(question, closest="期满前3个月")
+    assert "有效期为3年" in answer.text and "期满前3个月" in answer.text
+    # one statement, one citation quoting the original exactly
+    (citation,) = answer.citations
+    assert LAW[citation.start : citation.end] == citation.quote
+
+
+def test_a_question_asking_one_thing_is_answered_by_the_best_sentence_alone() -> None:
+    answer = _answer("企业要提前多久办理安全生产许可证的延期手续？", closest="期满前3个月")
+    assert "期满前3个月" in answer.text and "有效期为3年" not in answer.text
+
+
+def test_one_sentence_answers_stay_one_sentence_for_a_two_part_question() -> None:
+    question = "安全生产许可证的有效期是几年？到期需要延期的，企业要提前多久办理延期手续？"
+    answer = _answer(question, closest="期满前3个月", max_sentences=1)
+    assert "有效期为3年" not in answer.text
+
+
+def test_a_how_many_question_whose_answer_states_no_such_quantity_is_declined() -> None:
+    # the passage states an amount of money (the fine), but the sentence that answers states none
+    answer = _answer("企业办理延期手续要交多少元工本费？", closest="办理延期手续")
+    assert not answer.answerable and answer.text == REFUSALS["zh-Hans"] and not answer.citations
+
+
+def test_a_how_many_question_whose_answer_states_the_quantity_is_answered() -> None:
+    answer = _answer("擅自进行生产的，最高罚款多少万元？", closest="擅自进行生产")
+    assert answer.answerable and "50万元" in answer.text
+
+
+def test_a_question_counts_the_things_it_asks() -> None:
+    def asks(question: str) -> int:
+        return analyze(question, lambda text: np.zeros(2, dtype=np.float32)).asks
+
+    assert asks("安全生产许可证的有效期是几年？到期需要延期的，企业要提前多久办理延期手续？") == 2
+    assert asks("建设项目临时用地最长可以使用多久？基础设施项目有没有例外？") == 2
+    assert asks("东阿县如何开展双随机检查") == 1

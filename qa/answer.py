@@ -185,11 +185,7 @@ class Answerer:
         sentences, vectors = self.sentences(hits)
         if not sentences:
             return []
-        candidates, scores = self.sentence_candidates(query, sentences, vectors)
-        reranker = self.retriever.reranker
-        if self.rerank and reranker is not None and len(sentences) > 1:
-            relevance = reranker.sentence_scores(query, candidates, self.retriever)
-            scores = (1 - _SENTENCE_MODEL_WEIGHT) * scores + _SENTENCE_MODEL_WEIGHT * min_max(relevance)
+        _, scores = self.scored_sentences(query, sentences, vectors)
         order = np.argsort(-scores, kind="stable")
         first = sentences[int(order[0])]
         text = self.documents[first.hit.chunk.source].text
@@ -238,6 +234,18 @@ class Answerer:
             following = _sentences_of(lead.hit_rank, Hit(chunk, lead.hit.score))  # not embedded: only order counts
             sentences = sentences + [s for s in following if (chunk.source, s.start, s.end) not in read]
         return with_items(lead, sentences, text, room=room, limit=limit)
+
+    def scored_sentences(
+        self, query: Query, sentences: list[AnswerSentence], vectors: np.ndarray
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """Each sentence as a Candidate and how well it answers: the score without a model, blended half and half
+        with the sentence model's when the reranker is on."""
+        candidates, scores = self.sentence_candidates(query, sentences, vectors)
+        reranker = self.retriever.reranker
+        if self.rerank and reranker is not None and len(sentences) > 1:
+            relevance = reranker.sentence_scores(query, candidates, self.retriever)
+            scores = (1 - _SENTENCE_MODEL_WEIGHT) * scores + _SENTENCE_MODEL_WEIGHT * min_max(relevance)
+        return candidates, scores
 
     def sentence_candidates(
         self, query: Query, sentences: list[AnswerSentence], vectors: np.ndarray

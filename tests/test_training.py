@@ -12,6 +12,7 @@ from eval.dataset import load_cases
 from indexer.normalize import normalize
 from indexer.store import IndexStore
 from qa.answer import PASSAGES_READ
+from qa.cross_encoder import passage_text
 from qa.features import FEATURES
 from qa.loaded import open_index
 from qa.rerank import Reranker
@@ -219,6 +220,27 @@ def test_the_cross_encoder_pairs_a_written_question_s_evidence_with_the_reranker
     assert group.question == again.question == row["question"] and len(group.passages) == 3
     assert evidence in group.passages[0] and not any(evidence in p for p in group.passages[1:])
     assert other in again.passages[0] and not any(other in p for p in again.passages[1:])
+
+
+def test_with_sentences_a_written_question_also_pairs_its_answer_sentence_with_the_answerer_s_best_wrong_ones(
+    fake_index, tmp_path
+) -> None:
+    settings, embedder = fake_index
+    qa_settings = QASettings(**settings.model_dump())
+    index = open_index(IndexStore.load(settings.index_dir), embedder, qa_settings, None, Reranker())
+    evidence = WRITTEN_ROW["evidence"]
+    passages, sentences = _pair_maker(Reranker(), 2, sentences=True)(index, written_questions(_written_file(tmp_path)))
+    assert (passages.kind, sentences.kind) == ("passage", "sentence") and len(sentences.passages) == 3
+    # sentences are read as the service reads them: document title, section, the sentence
+    answer, *wrong = sentences.passages
+    assert evidence in answer and len(answer) < len(passages.passages[0]) and "｜" in answer
+    assert not any(evidence in p for p in wrong)
+    query = index.analyze(sentences.question)
+    read, vectors = index.answerer.sentences(index.retriever.search(query, PASSAGES_READ, rerank=True))
+    candidates, scores = index.answerer.scored_sentences(query, read, vectors)
+    texts = [passage_text(c.chunk) for c in candidates]
+    best_wrong = [texts[i] for i in np.argsort(-scores, kind="stable") if evidence not in texts[i]][:2]
+    assert wrong == best_wrong
 
 
 def test_people_s_questions_weigh_more_in_training() -> None:

@@ -108,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
     cross.add_argument("--written", type=Path, default=WRITTEN, help=_WRITTEN_HELP + ", with --people")
     cross.add_argument("--cmrc", action=argparse.BooleanOptionalAction, default=True, help="with --people")
     cross.add_argument("--negatives", type=int, default=3, help="hard negatives per question")
+    cross.add_argument(
+        "--sentences", action="store_true",
+        help="with --people: also train on each question's answer sentences (the one holding the answer against "
+        "the answerer's best-scored others)",
+    )  # fmt: skip
     cross.add_argument("--epochs", type=float, default=1.0)
     cross.add_argument("--batch-groups", type=int, default=4)
     cross.add_argument("--learning-rate", type=float, default=3e-5)
@@ -147,15 +152,22 @@ def _training_index(
 def _cross_encoder(args: argparse.Namespace) -> int:
     from training import cross_encoder
 
+    if args.sentences and not args.people:
+        print("--sentences needs --people: sentences are labelled by the questions' answers", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     written = _written_questions(args) if args.people else []
-    index, embedder, counts = _training_index(args, written=written)
+    # answer sentences are those of the reranked search, scored as /v1/ask scores them
+    reranker = Reranker() if args.sentences else None
+    index, embedder, counts = _training_index(args, reranker, written)
     if args.people:
-        make = _pair_maker(Reranker(), args.negatives)
-        groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make)
+        make = _pair_maker(Reranker(), args.negatives, sentences=args.sentences)
+        groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make, reranker)
         questions_said = f"written by people: {args.written.name}" + (
             ", CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""
         )
+        if args.sentences:
+            questions_said += "; each also gives a group of the answer sentences /v1/ask reads for it"
     else:
         questions = list(synthetic_questions(index, per_chunk=2, sentence_share=0.3, seed=args.seed))
         random.Random(args.seed).shuffle(questions)
@@ -168,8 +180,11 @@ def _cross_encoder(args: argparse.Namespace) -> int:
         train_groups, Path(QASettings().embedding_model), seed=args.seed, epochs=args.epochs,
         batch_groups=args.batch_groups, learning_rate=args.learning_rate,
     )  # fmt: skip
-    held_out_hit = cross_encoder.hit_at_1(model, tokenizer, held_out)
-    check = {"held_out_groups": len(held_out), "held_out_hit_at_1": round(held_out_hit, 4)}
+    check: dict[str, float] = {"held_out_groups": len(held_out)}
+    for kind in sorted({g.kind for g in held_out}):  # "held_out_hit_at_1" (passages), "..._sentence"
+        of_kind = [g for g in held_out if g.kind == kind]
+        suffix = "" if kind == "passage" else f"_{kind}"
+        check[f"held_out_hit_at_1{suffix}"] = round(cross_encoder.hit_at_1(model, tokenizer, of_kind), 4)
     print(check, file=sys.stderr)
     card = {
         "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
@@ -282,12 +297,17 @@ def _saved(
     return 0
 
 
-def _pair_maker(reranker: Reranker, negatives: int) -> Maker[PairGroup]:
-    """Builds cross-encoder pair groups from labelled questions, as `question_groups` builds the ranker's."""
+def _pair_maker(reranker: Reranker, negatives: int, *, sentences: bool = False) -> Maker[PairGroup]:
+    """Builds cross-encoder pair groups from labelled questions, as `question_groups` builds the ranker's (and,
+    with `sentences`, the groups of their answer sentences)."""
     from training import cross_encoder
 
     def make(index: LoadedIndex, questions: Iterator[LabelledQuestion]) -> list[PairGroup]:
-        return list(cross_encoder.pair_groups(index, reranker, questions, negatives=negatives))
+        asked = list(questions)
+        groups = list(cross_encoder.pair_groups(index, reranker, asked, negatives=negatives))
+        if sentences:
+            groups += cross_encoder.sentence_pair_groups(index, asked, negatives=negatives)
+        return groups
 
     return make
 

@@ -2,9 +2,12 @@
 
 Each training group is a synthetic question, the passage that answers it and the passages the
 hybrid retrieval and the LightGBM reranker put highest that do not (hard negatives, mostly of the
-same document). The loss is a softmax over the group (the positive against its negatives), the
-listwise objective rerankers are trained with. The result is exported to ONNX and int8-quantised
-like the embedder, so serving needs neither torch nor transformers.
+same document). With --sentences, each question also gives a group of the sentences an answer may
+quote: the one holding the answer against those the answerer scores highest that do not, so one
+model both ranks passages and picks an answer's sentences. The loss is a softmax over the group
+(the positive against its negatives), the listwise objective rerankers are trained with. The result
+is exported to ONNX and int8-quantised like the embedder, so serving needs neither torch nor
+transformers.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from qa.answer import PASSAGES_READ
 from qa.cross_encoder import MODEL_FILE, passage_text
 from qa.loaded import LoadedIndex
 from qa.rerank import Reranker
 from training.groups import labelled_candidates
 from training.questions import SyntheticQuestion
+from training.sentences import answer_labels
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,7 @@ class PairGroup:
     question: str
     source: str  # the document the question was made from (held-out splits go by document)
     passages: tuple[str, ...]  # the positive first, then the hard negatives
+    kind: str = "passage"  # or "sentence": an answer's candidate sentences
 
 
 def pair_groups(
@@ -62,6 +68,29 @@ def pair_groups(
         if len(hard) == negatives:
             texts = tuple(passage_text(candidates[i].chunk) for i in (positive, *hard))
             yield PairGroup(question.question, source, texts)
+
+
+def sentence_pair_groups(
+    index: LoadedIndex,
+    questions: Iterable[tuple[SyntheticQuestion, str, list[str] | None]],
+    *,
+    negatives: int,
+) -> Iterator[PairGroup]:
+    """One group per question whose answer is among the sentences `/v1/ask` reads for it (those of the reranked
+    top passages): the best-scored sentence holding it and the `negatives` best-scored that do not, each read
+    as the service reads a sentence (a short passage of its document)."""
+    answerer = index.answerer
+    for question, source, answers in questions:
+        query = index.analyze(question.question)
+        sentences, vectors = answerer.sentences(index.retriever.search(query, PASSAGES_READ, rerank=True))
+        candidates, scores = answerer.scored_sentences(query, sentences, vectors)
+        labels = answer_labels(sentences, source, answers or [question.answer])
+        order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+        positive = next((i for i in order if labels[i]), None)
+        hard = [i for i in order if not labels[i]][:negatives]
+        if positive is not None and len(hard) == negatives:
+            texts = tuple(passage_text(candidates[i].chunk) for i in (positive, *hard))
+            yield PairGroup(question.question, source, texts, "sentence")
 
 
 def train(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from qa.answer import PASSAGES_READ
+from qa.answer import PASSAGES_READ, AnswerSentence
 from qa.features import features
 from qa.loaded import LoadedIndex
 from training.groups import Group
@@ -33,11 +33,14 @@ def sentence_groups(
         query = index.analyze(question.question)
         hits = index.retriever.search(query, PASSAGES_READ, rerank=True)
         sentences, vectors = answerer.sentences(hits)
-        spans = [a[:_ANSWER_PREFIX] for a in (answers or [question.answer]) if a]
-        labels = np.asarray(
-            [s.hit.chunk.source == source and any(p in s.normalized for p in spans) for s in sentences], dtype=np.int32
-        )
+        labels = np.asarray(answer_labels(sentences, source, answers or [question.answer]), dtype=np.int32)
         if not 0 < labels.sum() < len(labels):
             continue
         read, _ = answerer.sentence_candidates(query, sentences, vectors)
         yield Group(question.question, question.kind, source, features(query, read, index.retriever), labels)
+
+
+def answer_labels(sentences: list[AnswerSentence], source: str, answers: list[str]) -> list[bool]:
+    """Whether each sentence is from the answer's document and holds the first characters of one answer."""
+    spans = [a[:_ANSWER_PREFIX] for a in answers if a]
+    return [s.hit.chunk.source == source and any(p in s.normalized for p in spans) for s in sentences]

@@ -8,6 +8,7 @@ from indexer.datatypes import Chunk, Document, Hit
 from indexer.normalize import normalize_query
 from qa.answer import Answerer
 from qa.query import analyze
+from tests.answer_doubles import ClosestEmbedder, DocumentRetriever
 
 LAW = (
     "第十四条 具备下列条件的失业人员，可以领取失业保险金：\n"
@@ -25,35 +26,10 @@ def _chunk(position: int, start: int, end: int) -> Chunk:
     return Chunk(f"law.txt#{position}", "law.txt", position, "条例", "", start, end, text, normalize_query(text))
 
 
-class _Embedder:
-    """Sentence vectors that make the chosen sentence the closest to the question."""
-
-    def __init__(self, closest: str) -> None:
-        self.closest = closest
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return np.asarray([[1.0, 0.0] if self.closest in t else [0.0, 1.0] for t in texts], dtype=np.float32)
-
-
-class _Retriever:
-    """The corpus of one document, its passages in order."""
-
-    reranker = None
-
-    def __init__(self, chunks: list[Chunk] | None = None) -> None:
-        self.chunks = chunks or []
-
-    def idf(self, term: str) -> float:
-        return 1.0
-
-    def next_chunk(self, chunk: Chunk) -> Chunk | None:
-        return next((c for c in self.chunks if c.position == chunk.position + 1), None)
-
-
 @pytest.mark.parametrize("closest", ["具备下列条件", "(一)"])  # the lead or an item scored best
 def test_a_list_question_is_answered_by_the_lead_and_every_item(closest) -> None:
     documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
-    answerer = Answerer(_Retriever(), _Embedder(closest), documents, threshold=0.45, max_sentences=2)
+    answerer = Answerer(DocumentRetriever(), ClosestEmbedder(closest), documents, threshold=0.45, max_sentences=2)
     hits = [Hit(_chunk(0, 0, SPLIT), 2.0), Hit(_chunk(1, SPLIT, len(LAW)), 1.0)]
     query = analyze("领取失业保险金需要具备哪些条件？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     answer = answerer._extractive(query, hits)
@@ -68,8 +44,8 @@ def test_a_list_question_is_answered_by_the_lead_and_every_item(closest) -> None
 def test_a_lead_is_quoted_with_the_items_of_the_passage_after_the_ones_read(question, overlap) -> None:
     documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
     first, second = _chunk(0, 0, SPLIT), _chunk(1, overlap, len(LAW))
-    corpus = _Retriever([first, second])
-    answerer = Answerer(corpus, _Embedder("具备下列条件"), documents, threshold=0.45, max_sentences=2)
+    corpus = DocumentRetriever([first, second])
+    answerer = Answerer(corpus, ClosestEmbedder("具备下列条件"), documents, threshold=0.45, max_sentences=2)
     query = analyze(question, lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     answer = answerer._extractive(query, [Hit(first, 1.0)])  # only the lead's passage was read
     for part in ITEMS:
@@ -80,7 +56,7 @@ def test_a_lead_is_quoted_with_the_items_of_the_passage_after_the_ones_read(ques
 
 def test_a_question_about_one_item_is_answered_by_that_item() -> None:
     documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
-    answerer = Answerer(_Retriever(), _Embedder("(二)"), documents, threshold=0.45, max_sentences=1)
+    answerer = Answerer(DocumentRetriever(), ClosestEmbedder("(二)"), documents, threshold=0.45, max_sentences=1)
     hits = [Hit(_chunk(0, 0, SPLIT), 2.0), Hit(_chunk(1, SPLIT, len(LAW)), 1.0)]
     query = analyze("非因本人意愿中断就业的能领失业保险金吗？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     answer = answerer._extractive(query, hits)
@@ -89,7 +65,7 @@ def test_a_question_about_one_item_is_answered_by_that_item() -> None:
 
 def test_an_item_chosen_before_its_lead_is_quoted_once() -> None:
     documents = {"law.txt": Document("law.txt", "失业保险条例", LAW, "0")}
-    answerer = Answerer(_Retriever(), _Embedder("(二)"), documents, threshold=0.45, max_sentences=2)
+    answerer = Answerer(DocumentRetriever(), ClosestEmbedder("(二)"), documents, threshold=0.45, max_sentences=2)
     hits = [Hit(_chunk(0, 0, SPLIT), 2.0), Hit(_chunk(1, SPLIT, len(LAW)), 1.0)]
     query = analyze(
         "非因本人意愿中断就业的失业人员能领取失业保险金吗？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32)
@@ -119,7 +95,7 @@ def test_an_item_whose_own_lead_was_not_read_is_not_given_another_lists_lead() -
     first = Chunk("rules.txt#0", "rules.txt", 0, "办法", "", 0, OTHER.index("第四条"), "", "")
     second = Chunk("rules.txt#1", "rules.txt", 1, "办法", "", items, len(OTHER), "", "")
     hits = [Hit(_with_text(first), 2.0), Hit(_with_text(second), 1.0)]
-    answerer = Answerer(_Retriever(), _Embedder("未成年"), documents, threshold=0.45, max_sentences=1)
+    answerer = Answerer(DocumentRetriever(), ClosestEmbedder("未成年"), documents, threshold=0.45, max_sentences=1)
     query = analyze("哪些情形不予登记？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     answer = answerer._extractive(query, hits)
     assert "未成年的" in answer.text and "申请书" not in answer.text
@@ -129,7 +105,7 @@ def test_a_lists_answer_stops_at_the_next_section_heading() -> None:
     documents = {"rules.txt": Document("rules.txt", "登记办法", OTHER, "0")}
     lead = OTHER.index("第五条")
     chunk = Chunk("rules.txt#1", "rules.txt", 1, "办法", "", lead, len(OTHER), "", "")
-    answerer = Answerer(_Retriever(), _Embedder("不予登记"), documents, threshold=0.45, max_sentences=2)
+    answerer = Answerer(DocumentRetriever(), ClosestEmbedder("不予登记"), documents, threshold=0.45, max_sentences=2)
     query = analyze("哪些情形不予登记？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     answer = answerer._extractive(query, [Hit(_with_text(chunk), 1.0)])
     assert "未成年的" in answer.text and "附则" not in answer.text

@@ -8,6 +8,7 @@ from indexer.datatypes import Chunk, Document, Hit
 from indexer.normalize import normalize_query
 from qa.answer import REFUSALS, Answerer
 from qa.query import analyze
+from tests.answer_doubles import ClosestEmbedder, DocumentRetriever
 
 LAW = (
     "第九条 安全生产许可证的有效期为3年。"
@@ -17,29 +18,11 @@ LAW = (
 )
 
 
-class _Embedder:
-    """Sentence vectors: [1, 0] for the one holding `closest`, [0, 1] for the rest."""
-
-    def __init__(self, closest: str) -> None:
-        self.closest = closest
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return np.asarray([[1.0, 0.0] if self.closest in t else [0.0, 1.0] for t in texts], dtype=np.float32)
-
-
-class _Retriever:
-    reranker = None
-
-    def idf(self, term: str) -> float:
-        return 1.0
-
-    def next_chunk(self, chunk: Chunk) -> Chunk | None:
-        return None
-
-
 def _answer(question: str, closest: str, max_sentences: int = 2):
     documents = {"law.txt": Document("law.txt", "安全生产许可证条例", LAW, "0")}
-    answerer = Answerer(_Retriever(), _Embedder(closest), documents, threshold=0.45, max_sentences=max_sentences)
+    answerer = Answerer(
+        DocumentRetriever(), ClosestEmbedder(closest), documents, threshold=0.45, max_sentences=max_sentences
+    )
     chunk = Chunk("law.txt#0", "law.txt", 0, "安全生产许可证条例", "", 0, len(LAW), LAW, normalize_query(LAW))
     query = analyze(question, lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     return answerer._extractive(query, [Hit(chunk, 1.0)])
@@ -83,3 +66,23 @@ def test_a_question_counts_the_things_it_asks() -> None:
     assert asks("安全生产许可证的有效期是几年？到期需要延期的，企业要提前多久办理延期手续？") == 2
     assert asks("建设项目临时用地最长可以使用多久？基础设施项目有没有例外？") == 2
     assert asks("东阿县如何开展双随机检查") == 1
+
+
+def test_the_sentence_right_after_the_best_needs_a_lower_score_than_one_further_away() -> None:
+    text = (
+        "第五条 企业办理安全生产许可证延期手续，应当提交申请书。"
+        "企业办理安全生产许可证延期手续的，应当于期满前3个月提出。\n"
+        "第六条 本条例由应急管理部负责解释。\n"
+        "第七条 企业办理安全生产许可证延期手续，不收取费用。"
+    )
+    documents = {"law.txt": Document("law.txt", "安全生产许可证条例", text, "0")}
+    answerer = Answerer(DocumentRetriever(), ClosestEmbedder("提交申请书"), documents, threshold=0.45, max_sentences=3)
+    chunk = Chunk("law.txt#0", "law.txt", 0, "安全生产许可证条例", "", 0, len(text), text, normalize_query(text))
+    query = analyze("企业办理安全生产许可证延期手续？", lambda _: np.asarray([1.0, 0.0], dtype=np.float32))
+    sentences, vectors = answerer.sentences([Hit(chunk, 1.0)])
+    _, scores = answerer.scored_sentences(query, sentences, vectors)
+    after, further = scores[1] / scores[0], scores[3] / scores[0]
+    assert 0.5 <= after == further < 0.7  # the same words, the same distance from the question: the same score
+    answer = answerer._extractive(query, [Hit(chunk, 1.0)])
+    assert "提交申请书" in answer.text and "期满前3个月" in answer.text and "不收取费用" not in answer.text
+    assert len(answer.citations) == 1  # one span

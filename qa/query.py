@@ -14,10 +14,12 @@ from indexer.text import content_words, is_stopword, places, segment, words
 
 # A question word as jieba cuts it ("什么", "哪一天", "多长", "几年", "吗"): the words beside it are what is asked.
 _QUESTION_WORD = re.compile(r"^(?:什么|哪|多少|多长|多久|几|何|如何|怎|谁|是否|能否|能不能|可否|吗)")
-# What a question asks, one match per thing asked ("有效期是几年？到期…要提前多久…" asks two).
+# A question word in a clause: each clause holding one asks one thing ("有效期是几年？到期…要提前多久…" asks
+# two; "补偿包括哪几项" and "在多长时间内决定是否给予援助" one). 哪怕 and 几乎 ask nothing.
 _ASKS = re.compile(
-    r"多少|几|什么|哪|谁|怎么|怎样|如何|能不能|能否|是否|有没有|可不可以|会不会|吗|多久|多长|何时|为何|为什么"
+    r"多少|(?<!庶)几(?!乎)|什么|哪(?!怕)|谁|怎么|怎样|如何|能不能|能否|可否|是否|是不是|有没有|可不可以|会不会|吗|多久|多长|何时|为何"
 )
+_CLAUSE_END = re.compile(r"[，,？?；;。!！]")
 _FOCUS_BEFORE, _FOCUS_AFTER = 2, 2  # content words taken on each side of the question word
 _FOCUS_REACH = 4  # words looked at on each side
 
@@ -73,8 +75,8 @@ class Query:
 
     @cached_property
     def asks(self) -> int:
-        """How many things the question asks for (its question words)."""
-        return len(_ASKS.findall(self.normalized))
+        """How many things the question asks for (its clauses holding a question word)."""
+        return sum(bool(_ASKS.search(clause)) for clause in _CLAUSE_END.split(self.normalized))
 
     @cached_property
     def places(self) -> tuple[str, ...]:

@@ -27,6 +27,10 @@ from qa.quantities import asked_quantity
         ("需要多少人同意？", "须经投票通过", False),
         ("存储比例是合同价款的百分之几？", "按合同价款的3%存储", True),
         ("存储比例是合同价款的百分之几？", "适当提高存储比例", False),
+        ("城镇新增就业多少人？", "城镇调查失业率5.5%左右", False),  # a rate is no count of people
+        ("比例是多少？", "(1)提高存储比例", False),  # a list's number, an article's, are no figures
+        ("比例是多少？", "依照第3条提高比例", False),
+        ("有效期是几年？到期要提早几个月办理？", "应当于期满前3个月办理", True),  # either quantity asked
     ],
 )
 def test_a_passage_states_the_quantity_asked_for_or_not(question, passage, states) -> None:

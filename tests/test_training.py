@@ -18,7 +18,7 @@ from qa.loaded import open_index
 from qa.rerank import Reranker
 from qa.settings import QASettings
 from tests.conftest import MODEL
-from training.__main__ import EVAL_SETS, WRITTEN, _pair_maker, parser
+from training.__main__ import EVAL_SETS, WRITTEN, _pair_maker, main, parser
 from training.corpus import bare_name, laws_named, short_place, write_training_corpus
 from training.groups import Group, question_groups, synthetic_groups, synthetic_questions, written_questions
 from training.questions import questions_from, section_question
@@ -241,6 +241,11 @@ def test_with_sentences_a_written_question_also_pairs_its_answer_sentence_with_t
     texts = [passage_text(c.chunk) for c in candidates]
     best_wrong = [texts[i] for i in np.argsort(-scores, kind="stable") if evidence not in texts[i]][:2]
     assert wrong == best_wrong
+
+
+def test_sentence_groups_need_the_questions_people_wrote(tmp_path, capsys) -> None:
+    assert main(["cross-encoder", "--sentences", "--work", str(tmp_path)]) == 2
+    assert "--sentences needs --people" in capsys.readouterr().err and not any(tmp_path.iterdir())
 
 
 def test_people_s_questions_weigh_more_in_training() -> None:

@@ -150,29 +150,32 @@ def _training_index(
 
 
 def _cross_encoder(args: argparse.Namespace) -> int:
-    from training import cross_encoder
-
     if args.sentences and not args.people:
         print("--sentences needs --people: sentences are labelled by the questions' answers", file=sys.stderr)
         return 2
+    from training import cross_encoder
+
     started = time.perf_counter()
     written = _written_questions(args) if args.people else []
-    # answer sentences are those of the reranked search, scored as /v1/ask scores them
-    reranker = Reranker() if args.sentences else None
-    index, embedder, counts = _training_index(args, reranker, written)
+    # answer sentences are those of the LightGBM-reranked search (no cross-encoder), scored by the answerer
+    reranker = Reranker()
+    index, embedder, counts = _training_index(args, reranker if args.sentences else None, written)
     if args.people:
-        make = _pair_maker(Reranker(), args.negatives, sentences=args.sentences)
-        groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make, reranker)
+        make = _pair_maker(reranker, args.negatives, sentences=args.sentences)
+        groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make, index.retriever.reranker)
         questions_said = f"written by people: {args.written.name}" + (
             ", CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""
         )
         if args.sentences:
-            questions_said += "; each also gives a group of the answer sentences /v1/ask reads for it"
+            questions_said += (
+                "; each also gives a group of its answer sentences (those of the LightGBM-reranked top passages): "
+                "the one holding the answer against the answerer's best-scored others"
+            )
     else:
         questions = list(synthetic_questions(index, per_chunk=2, sentence_share=0.3, seed=args.seed))
         random.Random(args.seed).shuffle(questions)
         made = [(question, source, None) for question, source in questions[: args.questions]]
-        groups = list(cross_encoder.pair_groups(index, Reranker(), made, negatives=args.negatives))
+        groups = list(cross_encoder.pair_groups(index, reranker, made, negatives=args.negatives))
         questions_said = "synthetic, rule-made from the corpus text (training/questions.py)"
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
     print(f"{len(train_groups)} training groups, {len(held_out)} held out", file=sys.stderr)
@@ -198,6 +201,11 @@ def _cross_encoder(args: argparse.Namespace) -> int:
             "groups": len(groups),
         },
         "negatives_model_sha256": hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest(),
+        **(
+            {"sentence_negatives_model_sha256": hashlib.sha256(DEFAULT_SENTENCE_MODEL.read_bytes()).hexdigest()}
+            if args.sentences
+            else {}
+        ),
         "held_out_check": check,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -4,7 +4,7 @@ Each training group is a synthetic question, the passage that answers it and the
 hybrid retrieval and the LightGBM reranker put highest that do not (hard negatives, mostly of the
 same document). With --sentences, each question also gives a group of the sentences an answer may
 quote: the one holding the answer against those the answerer scores highest that do not, so one
-model both ranks passages and picks an answer's sentences. The loss is a softmax over the group
+model can both rank passages and score an answer's sentences. The loss is a softmax over the group
 (the positive against its negatives), the listwise objective rerankers are trained with. The result
 is exported to ONNX and int8-quantised like the embedder, so serving needs neither torch nor
 transformers.
@@ -76,9 +76,9 @@ def sentence_pair_groups(
     *,
     negatives: int,
 ) -> Iterator[PairGroup]:
-    """One group per question whose answer is among the sentences `/v1/ask` reads for it (those of the reranked
-    top passages): the best-scored sentence holding it and the `negatives` best-scored that do not, each read
-    as the service reads a sentence (a short passage of its document)."""
+    """One group per question whose answer is among the sentences an answer reads for it (those of the index's
+    reranked top passages): the best-scored sentence holding it and the `negatives` best-scored that do not,
+    each read as the service reads a sentence (a short passage of its document: title, section, sentence)."""
     answerer = index.answerer
     for question, source, answers in questions:
         query = index.analyze(question.question)

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from eval.dataset import load_cases
+from indexer.datatypes import Chunk, Hit
 from indexer.normalize import normalize
 from indexer.store import IndexStore
-from qa.answer import PASSAGES_READ
+from qa.answer import PASSAGES_READ, AnswerSentence
 from qa.cross_encoder import passage_text
 from qa.features import FEATURES
 from qa.loaded import open_index
@@ -23,7 +24,7 @@ from training.corpus import bare_name, laws_named, short_place, write_training_c
 from training.groups import Group, question_groups, synthetic_groups, synthetic_questions, written_questions
 from training.questions import questions_from, section_question
 from training.ranker import hit_at_1, save, split_by_document, train, weighed
-from training.sentences import sentence_groups
+from training.sentences import answer_labels, sentence_groups, within_answer
 
 LAW = normalize(
     "第十二条 申请人应当自收到决定书之日起十五日内向上一级机关申请复议。\n"
@@ -275,3 +276,16 @@ def test_the_training_corpus_leaves_out_documents_named_after_an_evaluated_law(t
     counts = write_training_corpus(laws, tmp_path / "gov_docs", EVAL_SETS, target, laws=3, seed=3)
     assert counts["laws"] == 1
     assert sorted(p.name for p in target.iterdir()) == ["law_law00000_某市养犬管理条例.txt", "notes.txt"]
+
+
+def test_an_answer_s_second_sentence_is_evidence_not_a_wrong_sentence() -> None:
+    text = "申请人应当提交书面申请。受理机关应当在五日内审查。审查通过的，发给证书。"
+    chunk = Chunk("a.txt#0", "a.txt", 0, "办法", "", 0, len(text), text, text)
+    other = Chunk("b.txt#0", "b.txt", 0, "办法", "", 0, len(text), text, text)
+    spans = [(0, 12), (12, 24), (24, len(text))]
+    read = [AnswerSentence(0, Hit(chunk, 1.0), a, b, text[a:b]) for a, b in spans]
+    read.append(AnswerSentence(1, Hit(other, 0.5), 12, 24, text[12:24]))
+    answers = ["申请人应当提交书面申请。受理机关应当在五日内审查。"]
+    assert answer_labels(read, "a.txt", answers) == [True, False, False, False]
+    # the answer's second sentence is no negative; the third, and another document's copy, are
+    assert within_answer(read, "a.txt", answers) == [True, True, False, False]

@@ -32,7 +32,7 @@ from qa.loaded import LoadedIndex
 from qa.rerank import Reranker
 from training.groups import labelled_candidates
 from training.questions import SyntheticQuestion
-from training.sentences import answer_labels
+from training.sentences import answer_labels, within_answer
 
 logger = logging.getLogger(__name__)
 
@@ -77,17 +77,19 @@ def sentence_pair_groups(
     negatives: int,
 ) -> Iterator[PairGroup]:
     """One group per question whose answer is among the sentences an answer reads for it (those of the index's
-    reranked top passages): the best-scored sentence holding it and the `negatives` best-scored that do not,
-    each read as the service reads a sentence (a short passage of its document: title, section, sentence)."""
+    reranked top passages): the best-scored sentence holding it and the `negatives` best-scored that are no part
+    of it (a two-sentence answer's second sentence is no wrong one), each read as the service reads a sentence (a
+    short passage of its document: title, section, sentence)."""
     answerer = index.answerer
     for question, source, answers in questions:
         query = index.analyze(question.question)
         sentences, vectors = answerer.sentences(index.retriever.search(query, PASSAGES_READ, rerank=True))
         candidates, scores = answerer.scored_sentences(query, sentences, vectors)
         labels = answer_labels(sentences, source, answers or [question.answer])
+        evidence = within_answer(sentences, source, answers or [question.answer])
         order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
         positive = next((i for i in order if labels[i]), None)
-        hard = [i for i in order if not labels[i]][:negatives]
+        hard = [i for i in order if not labels[i] and not evidence[i]][:negatives]
         if positive is not None and len(hard) == negatives:
             texts = tuple(passage_text(candidates[i].chunk) for i in (positive, *hard))
             yield PairGroup(question.question, source, texts, "sentence")

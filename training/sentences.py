@@ -44,3 +44,12 @@ def answer_labels(sentences: list[AnswerSentence], source: str, answers: list[st
     """Whether each sentence is from the answer's document and holds the first characters of one answer."""
     spans = [a[:_ANSWER_PREFIX] for a in answers if a]
     return [s.hit.chunk.source == source and any(p in s.normalized for p in spans) for s in sentences]
+
+
+def within_answer(sentences: list[AnswerSentence], source: str, answers: list[str]) -> list[bool]:
+    """Whether each sentence is from the answer's document and opens inside one answer: a two-sentence answer's
+    second sentence is evidence too, never a wrong sentence."""
+    return [
+        s.hit.chunk.source == source and any(s.normalized.strip()[:_ANSWER_PREFIX] in a for a in answers if a)
+        for s in sentences
+    ]

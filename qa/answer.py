@@ -204,15 +204,9 @@ class Answerer:
             return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
         best = float(scores[order[0]])
         chosen = [first]
-        length = first.end - first.start
-        if query.asks > 1 and self.max_sentences > 1:
-            # "有效期是几年？…要提前多久…": the second thing asked is usually stated right before or after the first
-            beside = [i for i in order if _next_to(first, sentences[int(i)], text) and not is_lead(sentences[int(i)])]
-            if beside and scores[beside[0]] >= _BESIDE_RELATIVE_SCORE * best:
-                sentence = sentences[int(beside[0])]
-                if length + sentence.end - sentence.start <= _MAX_ANSWER_CHARS:
-                    chosen.append(sentence)
-                    length += sentence.end - sentence.start
+        if query.asks > 1 and self.max_sentences > 1 and (beside := _beside(first, sentences, scores, order, text)):
+            chosen.append(beside)
+        length = sum(s.end - s.start for s in chosen)
         for i in order[1:]:
             sentence = sentences[int(i)]
             if len(chosen) >= self.max_sentences:
@@ -251,12 +245,13 @@ class Answerer:
         self, query: Query, sentences: list[AnswerSentence], vectors: np.ndarray
     ) -> tuple[list[Candidate], np.ndarray]:
         """Each sentence as a Candidate and how well it answers: the score without a model, blended half and half
-        with the sentence model's when the reranker is on."""
+        with the sentence model's when the reranker is on, the best of them then rescored by the cross-encoder."""
         candidates, scores = self.sentence_candidates(query, sentences, vectors)
         reranker = self.retriever.reranker
         if self.rerank and reranker is not None and len(sentences) > 1:
             relevance = reranker.sentence_scores(query, candidates, self.retriever)
             scores = (1 - _SENTENCE_MODEL_WEIGHT) * scores + _SENTENCE_MODEL_WEIGHT * min_max(relevance)
+            scores = reranker.cross_encoded_sentences(query, candidates, scores)
         return candidates, scores
 
     def sentence_candidates(
@@ -364,6 +359,20 @@ def _compose(chosen: list[AnswerSentence], documents: dict[str, Document], scrip
         # the answer reads in the question's script; the citation quotes the original exactly
         parts.append(_in_script(display_text(quote).strip(), script) + f"[{number}]")
     return "".join(parts), citations
+
+
+def _beside(
+    first: AnswerSentence, sentences: list[AnswerSentence], scores: np.ndarray, order: np.ndarray, text: str
+) -> AnswerSentence | None:
+    """The better-scored neighbour of the best sentence, for a question asking two things ("有效期是几年？…要提前
+    多久…": the second thing asked is usually stated right before or after the first); None when it scores under
+    its floor, is a list's lead or makes the answer too long."""
+    beside = [int(i) for i in order if _next_to(first, sentences[int(i)], text) and not is_lead(sentences[int(i)])]
+    if not beside or scores[beside[0]] < _BESIDE_RELATIVE_SCORE * scores[order[0]]:
+        return None
+    sentence = sentences[beside[0]]
+    fits = first.end - first.start + sentence.end - sentence.start <= _MAX_ANSWER_CHARS
+    return sentence if fits else None
 
 
 def _next_to(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:

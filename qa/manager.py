@@ -63,7 +63,8 @@ class IndexManager:
             sentence_model_file=settings.sentence_model or DEFAULT_SENTENCE_MODEL,
             depth=settings.rerank_depth, cross_encoder=cross_encoder.from_settings(settings),
             cross_depth=settings.cross_encoder_depth, cross_weight=settings.cross_encoder_weight,
-            cross_margin=settings.cross_encoder_margin,
+            cross_margin=settings.cross_encoder_margin, cross_sentences=settings.cross_encoder_sentences,
+            cross_sentence_weight=settings.cross_encoder_sentence_weight,
         )  # fmt: skip
         self._reindex_lock = threading.Lock()
         self._refused: str | None = None  # a version that could not be served is not retried

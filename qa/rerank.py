@@ -18,8 +18,9 @@ import numpy as np
 from indexer.datatypes import Chunk
 from qa.cross_encoder import CrossEncoder, passage_text
 from qa.features import FEATURES, Candidate, Corpus, features
+from qa.fusion import min_max
 from qa.query import Query
-from qa.settings import CROSS_ENCODER_MARGIN
+from qa.settings import CROSS_ENCODER_MARGIN, CROSS_ENCODER_SENTENCE_WEIGHT, CROSS_ENCODER_SENTENCES
 
 MODEL_DIR = Path(__file__).with_name("models")
 DEFAULT_MODEL = MODEL_DIR / "ranker.txt"
@@ -31,7 +32,7 @@ class Reranker:
     """Scores the first `depth` candidates with the model and puts them first in that order; then, with a
     cross-encoder and when the model's first two are closer than `cross_margin`, reorders the first
     `cross_depth` by a blend of both models' scores. Scores answer sentences with the sentence model (or,
-    without one, with the passage model)."""
+    without one, with the passage model), and the cross-encoder rescores the best `cross_sentences` of them."""
 
     def __init__(
         self,
@@ -43,6 +44,8 @@ class Reranker:
         cross_depth: int = 5,
         cross_weight: float = 0.5,
         cross_margin: float = CROSS_ENCODER_MARGIN,
+        cross_sentences: int = CROSS_ENCODER_SENTENCES,
+        cross_sentence_weight: float = CROSS_ENCODER_SENTENCE_WEIGHT,
     ) -> None:
         self.model_file = model_file
         self.depth = depth
@@ -50,6 +53,8 @@ class Reranker:
         self.cross_depth = cross_depth
         self.cross_weight = cross_weight
         self.cross_margin = cross_margin
+        self.cross_sentences = cross_sentences
+        self.cross_sentence_weight = cross_sentence_weight
         self._booster = _booster(model_file)
         # without a sentence model, sentences are scored as short passages by the passage model
         self._sentence_booster = _booster(sentence_model_file) if sentence_model_file else self._booster
@@ -66,6 +71,20 @@ class Reranker:
     def sentence_scores(self, query: Query, candidates: Sequence[Candidate], corpus: Corpus) -> np.ndarray:
         """How likely each candidate sentence (a Candidate whose chunk holds one sentence) states the answer."""
         return _predict(self._sentence_booster, query, candidates, corpus)
+
+    def cross_encoded_sentences(self, query: Query, candidates: Sequence[Candidate], scores: np.ndarray) -> np.ndarray:
+        """`scores` with the best `cross_sentences` sentences rescored by a blend with the cross-encoder's logits,
+        spread over the range their scores had: the rest keep theirs, below them, so a floor relative to the best
+        score means what it meant."""
+        if self.cross_encoder is None or self.cross_sentences < 2 or len(candidates) < 2:
+            return scores
+        top = np.argsort(-scores, kind="stable")[: self.cross_sentences]
+        logits = self.cross_encoder.scores(query.normalized, [passage_text(candidates[i].chunk) for i in top])
+        head = scores[top]
+        blended = (1 - self.cross_sentence_weight) * min_max(head) + self.cross_sentence_weight * min_max(logits)
+        rescored = scores.copy()
+        rescored[top] = head.min() + (head.max() - head.min()) * blended
+        return rescored
 
     def rerank(
         self,

@@ -250,3 +250,22 @@ def test_the_chunk_after_a_chunk_is_the_next_of_its_document(fake_index) -> None
     chunks = [c for c in index.store.chunks if c.source == index.store.chunks[0].source]
     assert len(chunks) > 1
     assert [index.retriever.next_chunk(c) for c in chunks] == [*chunks[1:], None]
+
+
+def test_the_cross_encoder_rescores_only_the_best_sentences_within_their_score_range(fake_index) -> None:
+    index = _opened(fake_index)
+    query = index.analyze("东阿县如何开展双随机检查？")
+    candidates = index.retriever.hybrid_candidates(query, 6)
+    scores = np.asarray([0.9, 0.1, 0.8, 0.2, 0.7, 0.3])
+    off = _ReversingCrossEncoder()
+    assert Reranker(cross_encoder=off).cross_encoded_sentences(query, candidates, scores) is scores
+    assert off.calls == 0, "off by default: the shipped model is not asked about sentences"
+    asked = _ReversingCrossEncoder()  # prefers the third best of the three it reads (0.7), then 0.8, then 0.9
+    reranker = Reranker(cross_encoder=asked, cross_sentences=3, cross_sentence_weight=1.0)
+    rescored = reranker.cross_encoded_sentences(query, candidates, scores)
+    assert asked.calls == 1
+    assert rescored.tolist() == pytest.approx([0.7, 0.1, 0.8, 0.2, 0.9, 0.3]), "the rest keep their scores"
+    half = Reranker(cross_encoder=_ReversingCrossEncoder(), cross_sentences=3, cross_sentence_weight=0.5)
+    assert half.cross_encoded_sentences(query, candidates, scores).tolist() == pytest.approx(
+        [0.8, 0.1, 0.8, 0.2, 0.8, 0.3]
+    )

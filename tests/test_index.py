@@ -160,3 +160,22 @@ def test_every_row_holds_its_own_chunks_vector_after_incremental_builds(corpus: 
     assert store.manifest.dense_kind == "hnsw"
     expected = embedder.embed_documents([indexed_text(c) for c in store.chunks])
     np.testing.assert_allclose(store.dense.vectors(), expected, atol=1e-6)
+
+
+def test_an_index_rebuilt_part_by_part_has_the_hnsw_graph_of_one_built_at_once(corpus: Path, tmp_path: Path) -> None:
+    """HNSW's graph depends on how rows are added: reused and fresh vectors arrive in other parts than in a
+    build from scratch, yet the same rows must give the same graph, so a rebuild ranks as before."""
+    embedder = FakeEmbedder()
+    at_once = settings_for(corpus, tmp_path / "at-once", hnsw_threshold=20)
+    build_index(at_once, lambda: embedder)
+    held_back = tmp_path / "held-back"
+    held_back.mkdir()
+    last = sorted(corpus.iterdir())[-1]
+    last.rename(held_back / last.name)
+    in_parts = settings_for(corpus, tmp_path / "in-parts", hnsw_threshold=20)
+    build_index(in_parts, lambda: embedder)
+    (held_back / last.name).rename(last)
+    report = build_index(in_parts, lambda: embedder)
+    assert report.chunks_reused > 0 and report.chunks_embedded > 0
+    graphs = [(s.index_dir / "current" / "dense.faiss").read_bytes() for s in (at_once, in_parts)]
+    assert IndexStore.load(in_parts.index_dir).manifest.dense_kind == "hnsw" and graphs[0] == graphs[1]

@@ -74,13 +74,15 @@ class Reranker:
 
     def cross_encoded_sentences(self, query: Query, candidates: Sequence[Candidate], scores: np.ndarray) -> np.ndarray:
         """`scores` with the best `cross_sentences` sentences rescored by a blend with the cross-encoder's logits,
-        spread over the range their scores had: the rest keep theirs, below them, so a floor relative to the best
-        score means what it meant."""
+        spread over the range their scores had: the rest keep theirs, below them. (Unless both agree on the first,
+        the best score falls a little, so the floors relative to it let a little more through.)"""
         if self.cross_encoder is None or self.cross_sentences < 2 or len(candidates) < 2:
             return scores
         top = np.argsort(-scores, kind="stable")[: self.cross_sentences]
-        logits = self.cross_encoder.scores(query.normalized, [passage_text(candidates[i].chunk) for i in top])
         head = scores[top]
+        if head.max() == head.min():  # no range to spread a blend over
+            return scores
+        logits = self.cross_encoder.scores(query.normalized, [passage_text(candidates[i].chunk) for i in top])
         blended = (1 - self.cross_sentence_weight) * min_max(head) + self.cross_sentence_weight * min_max(logits)
         rescored = scores.copy()
         rescored[top] = head.min() + (head.max() - head.min()) * blended

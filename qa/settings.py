@@ -48,7 +48,8 @@ class QASettings(IndexSettings):
     cross_encoder_depth: int = Field(5, ge=2, le=50)
     cross_encoder_weight: float = Field(0.5, ge=0.0, le=1.0)
     cross_encoder_margin: float = Field(CROSS_ENCODER_MARGIN, gt=0.0)
-    # ... and the best `sentences` of an answer's candidate sentences (0: none), blended with `sentence_weight`
+    # ... and the best `sentences` of an answer's candidate sentences (0 or 1: none), blended with
+    # `sentence_weight` (with the reranker and the cross-encoder both on)
     cross_encoder_sentences: int = Field(CROSS_ENCODER_SENTENCES, ge=0, le=50)
     cross_encoder_sentence_weight: float = Field(CROSS_ENCODER_SENTENCE_WEIGHT, ge=0.0, le=1.0)
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.

@@ -13,6 +13,7 @@ import pytest
 
 from indexer import store as store_module
 from indexer.build import build_index, indexed_text
+from indexer.dense import _blocks
 from indexer.documents import sha256_bytes
 from indexer.store import IndexNotFound, IndexStore
 from tests.conftest import DONGE_REPORT, MODEL, ROOT, FakeEmbedder, settings_for
@@ -179,3 +180,13 @@ def test_an_index_rebuilt_part_by_part_has_the_hnsw_graph_of_one_built_at_once(c
     assert report.chunks_reused > 0 and report.chunks_embedded > 0
     graphs = [(s.index_dir / "current" / "dense.faiss").read_bytes() for s in (at_once, in_parts)]
     assert IndexStore.load(in_parts.index_dir).manifest.dense_kind == "hnsw" and graphs[0] == graphs[1]
+
+
+def test_rows_arriving_in_any_parts_are_added_in_the_same_blocks() -> None:
+    rows = np.arange(17 * 2, dtype=np.float64).reshape(17, 2)
+    parts = [rows[:0], rows[:7], rows[7:7], rows[7:8], rows[8:]]
+    blocks = list(_blocks(iter(parts), 3))
+    assert [len(b) for b in blocks] == [3, 3, 3, 3, 3, 2]
+    assert all(b.dtype == np.float32 and b.flags.c_contiguous for b in blocks)
+    np.testing.assert_array_equal(np.concatenate(blocks), rows)
+    assert list(_blocks(iter([rows[:0]]), 3)) == []

@@ -265,6 +265,10 @@ def test_the_cross_encoder_rescores_only_the_best_sentences_within_their_score_r
     rescored = reranker.cross_encoded_sentences(query, candidates, scores)
     assert asked.calls == 1
     assert rescored.tolist() == pytest.approx([0.7, 0.1, 0.8, 0.2, 0.9, 0.3]), "the rest keep their scores"
+    tied = _ReversingCrossEncoder()
+    level = np.asarray([0.5, 0.5, 0.5, 0.1, 0.1, 0.1])
+    assert Reranker(cross_encoder=tied, cross_sentences=3).cross_encoded_sentences(query, candidates, level) is level
+    assert tied.calls == 0, "no range to spread a blend over: not asked"
     half = Reranker(cross_encoder=_ReversingCrossEncoder(), cross_sentences=3, cross_sentence_weight=0.5)
     assert half.cross_encoded_sentences(query, candidates, scores).tolist() == pytest.approx(
         [0.8, 0.1, 0.8, 0.2, 0.8, 0.3]

@@ -285,7 +285,8 @@ def test_an_answer_s_second_sentence_is_evidence_not_a_wrong_sentence() -> None:
     spans = [(0, 12), (12, 24), (24, len(text))]
     read = [AnswerSentence(0, Hit(chunk, 1.0), a, b, text[a:b]) for a, b in spans]
     read.append(AnswerSentence(1, Hit(other, 0.5), 12, 24, text[12:24]))
+    read.append(AnswerSentence(0, Hit(chunk, 1.0), 0, 4, "申请人应"))  # too short to place
     answers = ["申请人应当提交书面申请。受理机关应当在五日内审查。"]
-    assert answer_labels(read, "a.txt", answers) == [True, False, False, False]
-    # the answer's second sentence is no negative; the third, and another document's copy, are
-    assert within_answer(read, "a.txt", answers) == [True, True, False, False]
+    assert answer_labels(read, "a.txt", answers) == [True, False, False, False, False]
+    # the answer's second sentence is no negative; the third, another document's copy and a scrap are
+    assert within_answer(read, "a.txt", answers) == [True, True, False, False, False]

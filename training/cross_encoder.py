@@ -85,8 +85,8 @@ def sentence_pair_groups(
         query = index.analyze(question.question)
         sentences, vectors = answerer.sentences(index.retriever.search(query, PASSAGES_READ, rerank=True))
         candidates, scores = answerer.scored_sentences(query, sentences, vectors)
-        labels = answer_labels(sentences, source, answers or [question.answer])
-        evidence = within_answer(sentences, source, answers or [question.answer])
+        answered = answers or [question.answer]
+        labels, evidence = answer_labels(sentences, source, answered), within_answer(sentences, source, answered)
         order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
         positive = next((i for i in order if labels[i]), None)
         hard = [i for i in order if not labels[i] and not evidence[i]][:negatives]

@@ -48,8 +48,10 @@ def answer_labels(sentences: list[AnswerSentence], source: str, answers: list[st
 
 def within_answer(sentences: list[AnswerSentence], source: str, answers: list[str]) -> list[bool]:
     """Whether each sentence is from the answer's document and opens inside one answer: a two-sentence answer's
-    second sentence is evidence too, never a wrong sentence."""
+    second sentence is evidence too, never a wrong sentence. A sentence shorter than the opening compared ("第三条")
+    could open anywhere: it is not counted."""
+    openings = [s.normalized.strip()[:_ANSWER_PREFIX] for s in sentences]
     return [
-        s.hit.chunk.source == source and any(s.normalized.strip()[:_ANSWER_PREFIX] in a for a in answers if a)
-        for s in sentences
+        s.hit.chunk.source == source and len(opening) == _ANSWER_PREFIX and any(opening in a for a in answers)
+        for s, opening in zip(sentences, openings, strict=True)
     ]

@@ -6,7 +6,7 @@ MODEL_DIR := models/m3e-small
 MODEL := $(MODEL_DIR)/onnx/export.json
 STAMP := $(VENV)/.installed
 
-.PHONY: install index run test browser e2e image clean
+.PHONY: install index run test browser podman e2e image clean
 
 install: $(STAMP) $(MODEL)
 
@@ -29,7 +29,7 @@ index: install
 run: install
 	RAGQA_OPEN_WRITES=$${RAGQA_OPEN_WRITES:-true} $(PY) -m service
 
-test: install browser
+test: install browser podman
 	$(PY) -m ruff check indexer qa service eval training tests bench deploy
 	$(PY) -m mypy
 	$(PY) -m pytest -q
@@ -38,6 +38,11 @@ test: install browser
 browser:
 	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+# podman-compose checks compose.yaml (tests/test_compose.py) and refuses to run without Debian's podman.
+podman:
+	@command -v podman >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null; }
 
 # Open WebUI end to end (too heavy for CI): its own venv, torch first as above; screenshots to docs/e2e/.
 E2E_VENV := var/e2e/venv

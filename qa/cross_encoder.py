@@ -39,10 +39,19 @@ def from_settings(settings: QASettings) -> CrossEncoder | None:
     return CrossEncoder(settings.cross_encoder_model or DEFAULT_CROSS_ENCODER, threads=settings.embedding_threads)
 
 
+def sentence_model_from_settings(settings: QASettings) -> CrossEncoder | None:
+    """The cross-encoder of its own that rescores answer sentences, or None when there is none to load (the
+    cross-encoder off, no sentences rescored or no folder named: then the passage model scores them, if any)."""
+    folder = settings.cross_encoder_sentence_model
+    if not (settings.cross_encoder and settings.cross_encoder_sentences > 1 and folder):
+        return None
+    return CrossEncoder(folder, threads=settings.embedding_threads, setting="RAGQA_CROSS_ENCODER_SENTENCE_MODEL")
+
+
 class CrossEncoder:
     """Scores (question, passage) pairs; a few per query, in one batch."""
 
-    def __init__(self, folder: Path, *, threads: int = 0) -> None:
+    def __init__(self, folder: Path, *, threads: int = 0, setting: str = "RAGQA_CROSS_ENCODER_MODEL") -> None:
         self.folder = folder
         try:
             card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
@@ -58,7 +67,7 @@ class CrossEncoder:
         except Exception as exc:  # whatever the files hold, the service says which folder and how to go on
             raise CrossEncoderUnavailable(
                 f"cannot load the cross-encoder in {folder}: {exc} (RAGQA_CROSS_ENCODER=false turns it off, "
-                "RAGQA_CROSS_ENCODER_MODEL names another folder)"
+                f"{setting} names another folder)"
             ) from exc
         self._tokenizer.enable_truncation(self.max_length, strategy="only_second")
         self._tokenizer.enable_padding()

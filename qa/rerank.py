@@ -32,7 +32,8 @@ class Reranker:
     """Scores the first `depth` candidates with the model and puts them first in that order; then, with a
     cross-encoder and when the model's first two are closer than `cross_margin`, reorders the first
     `cross_depth` by a blend of both models' scores. Scores answer sentences with the sentence model (or,
-    without one, with the passage model), and the cross-encoder rescores the best `cross_sentences` of them."""
+    without one, with the passage model), and a cross-encoder (the sentences' own, else the passages') rescores
+    the best `cross_sentences` of them."""
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class Reranker:
         cross_margin: float = CROSS_ENCODER_MARGIN,
         cross_sentences: int = CROSS_ENCODER_SENTENCES,
         cross_sentence_weight: float = CROSS_ENCODER_SENTENCE_WEIGHT,
+        sentence_cross_encoder: CrossEncoder | None = None,
     ) -> None:
         self.model_file = model_file
         self.depth = depth
@@ -55,6 +57,8 @@ class Reranker:
         self.cross_margin = cross_margin
         self.cross_sentences = cross_sentences
         self.cross_sentence_weight = cross_sentence_weight
+        # sentences are read by a model of their own when there is one, else by the passages' cross-encoder
+        self.sentence_cross_encoder = sentence_cross_encoder or cross_encoder
         self._booster = _booster(model_file)
         # without a sentence model, sentences are scored as short passages by the passage model
         self._sentence_booster = _booster(sentence_model_file) if sentence_model_file else self._booster
@@ -76,13 +80,13 @@ class Reranker:
         """`scores` with the best `cross_sentences` sentences rescored by a blend with the cross-encoder's logits,
         spread over the range their scores had: the rest keep theirs, below them. (Unless both agree on the first,
         the best score falls a little, so the floors relative to it let a little more through.)"""
-        if self.cross_encoder is None or self.cross_sentences < 2 or len(candidates) < 2:
+        if self.sentence_cross_encoder is None or self.cross_sentences < 2 or len(candidates) < 2:
             return scores
         top = np.argsort(-scores, kind="stable")[: self.cross_sentences]
         head = scores[top]
         if head.max() == head.min():  # no range to spread a blend over
             return scores
-        logits = self.cross_encoder.scores(query.normalized, [passage_text(candidates[i].chunk) for i in top])
+        logits = self.sentence_cross_encoder.scores(query.normalized, [passage_text(candidates[i].chunk) for i in top])
         blended = (1 - self.cross_sentence_weight) * min_max(head) + self.cross_sentence_weight * min_max(logits)
         rescored = scores.copy()
         rescored[top] = head.min() + (head.max() - head.min()) * blended

@@ -52,6 +52,8 @@ class QASettings(IndexSettings):
     # `sentence_weight` (with the reranker and the cross-encoder both on)
     cross_encoder_sentences: int = Field(CROSS_ENCODER_SENTENCES, ge=0, le=50)
     cross_encoder_sentence_weight: float = Field(CROSS_ENCODER_SENTENCE_WEIGHT, ge=0.0, le=1.0)
+    # by a model of their own (a folder as above, trained on answer sentences) unless unset: then the passages'
+    cross_encoder_sentence_model: Path | None = None
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM server
     llm_model: str = ""

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:  # a model that cannot load is said before a build that may take minutes, and once, not per worker
         cross_encoder.from_settings(settings)
+        cross_encoder.sentence_model_from_settings(settings)
     except CrossEncoderUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

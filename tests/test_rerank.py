@@ -273,3 +273,22 @@ def test_the_cross_encoder_rescores_only_the_best_sentences_within_their_score_r
     assert half.cross_encoded_sentences(query, candidates, scores).tolist() == pytest.approx(
         [0.8, 0.1, 0.8, 0.2, 0.8, 0.3]
     )
+    passages, sentences = _ReversingCrossEncoder(), _ReversingCrossEncoder()
+    own = Reranker(cross_encoder=passages, cross_sentences=3, sentence_cross_encoder=sentences)
+    own.cross_encoded_sentences(query, candidates, scores)
+    assert (passages.calls, sentences.calls) == (0, 1), "sentences are read by their own model when there is one"
+
+
+def test_a_sentence_cross_encoder_loads_only_when_named_and_used(tmp_path, monkeypatch, capsys) -> None:
+    from service.__main__ import main
+
+    named = QASettings(cross_encoder_sentences=3, cross_encoder_sentence_model=DEFAULT_CROSS_ENCODER)
+    assert isinstance(cross_encoder.sentence_model_from_settings(named), CrossEncoder)
+    for unused in ({"cross_encoder_sentence_model": None}, {"cross_encoder_sentences": 1}, {"cross_encoder": False}):
+        assert cross_encoder.sentence_model_from_settings(named.model_copy(update=unused)) is None
+    monkeypatch.setenv("RAGQA_CROSS_ENCODER_SENTENCES", "3")
+    monkeypatch.setenv("RAGQA_CROSS_ENCODER_SENTENCE_MODEL", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("RAGQA_CORPUS_DIR", str(tmp_path / "corpus"))
+    assert main(["--no-build"]) == 2
+    assert "RAGQA_CROSS_ENCODER_SENTENCE_MODEL names another folder" in capsys.readouterr().err
+    assert not (tmp_path / "corpus").exists(), "refused before touching the corpus"

@@ -242,11 +242,15 @@ def test_with_sentences_a_written_question_also_pairs_its_answer_sentence_with_t
     texts = [passage_text(c.chunk) for c in candidates]
     best_wrong = [texts[i] for i in np.argsort(-scores, kind="stable") if evidence not in texts[i]][:2]
     assert wrong == best_wrong
+    only = _pair_maker(Reranker(), 2, passages=False, sentences=True)(index, written_questions(_written_file(tmp_path)))
+    assert only == [sentences], "--no-passages: the sentence group alone"
 
 
 def test_sentence_groups_need_the_questions_people_wrote(tmp_path, capsys) -> None:
     assert main(["cross-encoder", "--sentences", "--work", str(tmp_path)]) == 2
     assert "--sentences needs --people" in capsys.readouterr().err and not any(tmp_path.iterdir())
+    assert main(["cross-encoder", "--people", "--no-passages", "--work", str(tmp_path)]) == 2
+    assert "--no-passages needs --sentences" in capsys.readouterr().err and not any(tmp_path.iterdir())
 
 
 def test_people_s_questions_weigh_more_in_training() -> None:

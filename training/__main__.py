@@ -113,6 +113,10 @@ def parser() -> argparse.ArgumentParser:
         help="with --people: also train on each question's answer sentences (the one holding the answer against "
         "the answerer's best-scored others)",
     )  # fmt: skip
+    cross.add_argument(
+        "--no-passages", dest="passages", action="store_false",
+        help="with --sentences: train on the answer sentences only (a model that scores an answer's sentences)",
+    )  # fmt: skip
     cross.add_argument("--epochs", type=float, default=1.0)
     cross.add_argument("--batch-groups", type=int, default=4)
     cross.add_argument("--learning-rate", type=float, default=3e-5)
@@ -153,6 +157,9 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     if args.sentences and not args.people:
         print("--sentences needs --people: sentences are labelled by the questions' answers", file=sys.stderr)
         return 2
+    if not (args.passages or args.sentences):
+        print("--no-passages needs --sentences: there would be nothing to train on", file=sys.stderr)
+        return 2
     from training import cross_encoder
 
     started = time.perf_counter()
@@ -161,14 +168,14 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     reranker = Reranker()
     index, embedder, counts = _training_index(args, reranker if args.sentences else None, written)
     if args.people:
-        make = _pair_maker(reranker, args.negatives, sentences=args.sentences)
+        make = _pair_maker(reranker, args.negatives, passages=args.passages, sentences=args.sentences)
         groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make, index.retriever.reranker)
         questions_said = f"written by people: {args.written.name}" + (
             ", CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""
         )
         if args.sentences:
-            questions_said += (
-                "; each also gives a group of its answer sentences (those of the LightGBM-reranked top passages): "
+            questions_said += ("; each also gives" if args.passages else "; each gives only") + (
+                " a group of its answer sentences (those of the LightGBM-reranked top passages): "
                 "the one holding the answer against the answerer's best-scored others"
             )
     else:
@@ -305,14 +312,16 @@ def _saved(
     return 0
 
 
-def _pair_maker(reranker: Reranker, negatives: int, *, sentences: bool = False) -> Maker[PairGroup]:
-    """Builds cross-encoder pair groups from labelled questions, as `question_groups` builds the ranker's (and,
-    with `sentences`, the groups of their answer sentences)."""
+def _pair_maker(
+    reranker: Reranker, negatives: int, *, passages: bool = True, sentences: bool = False
+) -> Maker[PairGroup]:
+    """Builds cross-encoder pair groups from labelled questions, as `question_groups` builds the ranker's: those
+    of their passages and, with `sentences`, those of their answer sentences."""
     from training import cross_encoder
 
     def make(index: LoadedIndex, questions: Iterator[LabelledQuestion]) -> list[PairGroup]:
         asked = list(questions)
-        groups = list(cross_encoder.pair_groups(index, reranker, asked, negatives=negatives))
+        groups = list(cross_encoder.pair_groups(index, reranker, asked, negatives=negatives)) if passages else []
         if sentences:
             groups += cross_encoder.sentence_pair_groups(index, asked, negatives=negatives)
         return groups

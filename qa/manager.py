@@ -65,6 +65,7 @@ class IndexManager:
             cross_depth=settings.cross_encoder_depth, cross_weight=settings.cross_encoder_weight,
             cross_margin=settings.cross_encoder_margin, cross_sentences=settings.cross_encoder_sentences,
             cross_sentence_weight=settings.cross_encoder_sentence_weight,
+            cross_sentence_margin=settings.cross_encoder_sentence_margin,
             sentence_cross_encoder=cross_encoder.sentence_model_from_settings(settings),
         )  # fmt: skip
         self._reindex_lock = threading.Lock()

@@ -20,7 +20,12 @@ from qa.cross_encoder import CrossEncoder, passage_text
 from qa.features import FEATURES, Candidate, Corpus, features
 from qa.fusion import min_max
 from qa.query import Query
-from qa.settings import CROSS_ENCODER_MARGIN, CROSS_ENCODER_SENTENCE_WEIGHT, CROSS_ENCODER_SENTENCES
+from qa.settings import (
+    CROSS_ENCODER_MARGIN,
+    CROSS_ENCODER_SENTENCE_MARGIN,
+    CROSS_ENCODER_SENTENCE_WEIGHT,
+    CROSS_ENCODER_SENTENCES,
+)
 
 MODEL_DIR = Path(__file__).with_name("models")
 DEFAULT_MODEL = MODEL_DIR / "ranker.txt"
@@ -47,6 +52,7 @@ class Reranker:
         cross_margin: float = CROSS_ENCODER_MARGIN,
         cross_sentences: int = CROSS_ENCODER_SENTENCES,
         cross_sentence_weight: float = CROSS_ENCODER_SENTENCE_WEIGHT,
+        cross_sentence_margin: float = CROSS_ENCODER_SENTENCE_MARGIN,
         sentence_cross_encoder: CrossEncoder | None = None,
     ) -> None:
         self.model_file = model_file
@@ -57,6 +63,7 @@ class Reranker:
         self.cross_margin = cross_margin
         self.cross_sentences = cross_sentences
         self.cross_sentence_weight = cross_sentence_weight
+        self.cross_sentence_margin = cross_sentence_margin
         # sentences are read by a model of their own when there is one, else by the passages' cross-encoder
         self.sentence_cross_encoder = sentence_cross_encoder or cross_encoder
         self._booster = _booster(model_file)
@@ -78,13 +85,16 @@ class Reranker:
 
     def cross_encoded_sentences(self, query: Query, candidates: Sequence[Candidate], scores: np.ndarray) -> np.ndarray:
         """`scores` with the best `cross_sentences` sentences rescored by a blend with the cross-encoder's logits,
-        spread over the range their scores had: the rest keep theirs, below them. (Unless both agree on the first,
-        the best score falls a little, so the floors relative to it let a little more through.)"""
+        spread over the range their scores had, unless the best leads the second by `cross_sentence_margin`; the
+        rest keep theirs, below them. (Unless both agree on the first, the best score falls a little, so the floors
+        relative to it let a little more through.)"""
         if self.sentence_cross_encoder is None or self.cross_sentences < 2 or len(candidates) < 2:
             return scores
         top = np.argsort(-scores, kind="stable")[: self.cross_sentences]
         head = scores[top]
         if head.max() == head.min():  # no range to spread a blend over
+            return scores
+        if head[0] - head[1] >= self.cross_sentence_margin:  # a clear best needs no second opinion
             return scores
         logits = self.sentence_cross_encoder.scores(query.normalized, [passage_text(candidates[i].chunk) for i in top])
         blended = (1 - self.cross_sentence_weight) * min_max(head) + self.cross_sentence_weight * min_max(logits)

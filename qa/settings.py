@@ -15,6 +15,8 @@ CROSS_ENCODER_MARGIN = 2.0
 # +0.022) but loses on the reports (-0.010) and costs ~150 ms an answer (docs/evaluation.md, v15).
 CROSS_ENCODER_SENTENCES = 0
 CROSS_ENCODER_SENTENCE_WEIGHT = 0.3
+# ... only when the best two of them score within this of each other (inf: always): a clear best is kept.
+CROSS_ENCODER_SENTENCE_MARGIN = float("inf")
 
 
 class QASettings(IndexSettings):
@@ -49,9 +51,10 @@ class QASettings(IndexSettings):
     cross_encoder_weight: float = Field(0.5, ge=0.0, le=1.0)
     cross_encoder_margin: float = Field(CROSS_ENCODER_MARGIN, gt=0.0)
     # ... and the best `sentences` of an answer's candidate sentences (0 or 1: none), blended with
-    # `sentence_weight` (with the reranker and the cross-encoder both on)
+    # `sentence_weight`, when the best two are within `sentence_margin` (with the reranker and the cross-encoder on)
     cross_encoder_sentences: int = Field(CROSS_ENCODER_SENTENCES, ge=0, le=50)
     cross_encoder_sentence_weight: float = Field(CROSS_ENCODER_SENTENCE_WEIGHT, ge=0.0, le=1.0)
+    cross_encoder_sentence_margin: float = Field(CROSS_ENCODER_SENTENCE_MARGIN, gt=0.0)
     # by a model of their own (a folder as above, trained on answer sentences) unless unset: then the passages'
     cross_encoder_sentence_model: Path | None = None
     # Optional upstream model (any OpenAI-compatible server); unset: extractive answers only.

@@ -277,6 +277,11 @@ def test_the_cross_encoder_rescores_only_the_best_sentences_within_their_score_r
     own = Reranker(cross_encoder=passages, cross_sentences=3, sentence_cross_encoder=sentences)
     own.cross_encoded_sentences(query, candidates, scores)
     assert (passages.calls, sentences.calls) == (0, 1), "sentences are read by their own model when there is one"
+    clear = _ReversingCrossEncoder()
+    gated = Reranker(cross_encoder=clear, cross_sentences=3, cross_sentence_margin=0.05)
+    assert gated.cross_encoded_sentences(query, candidates, scores) is scores, "0.9 leads 0.8 by the margin"
+    close = np.asarray([0.9, 0.1, 0.88, 0.2, 0.7, 0.3])
+    assert gated.cross_encoded_sentences(query, candidates, close) is not close and clear.calls == 1
 
 
 def test_a_sentence_cross_encoder_loads_only_when_named_and_used(tmp_path, monkeypatch, capsys) -> None:

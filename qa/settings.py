@@ -12,7 +12,8 @@ from indexer.settings import IndexSettings
 CROSS_ENCODER_MARGIN = 2.0
 # It can also rescore the best this many of an answer's candidate sentences, blended with this weight. Off by
 # default: the shipped model, trained on passages, gains on the policy set at 8 and 0.3 (citation precision
-# +0.022) but loses on the reports (-0.010) and costs ~150 ms an answer (docs/evaluation.md, v15).
+# +0.022) but loses on the reports (-0.010); one trained on sentences gains on the reports and CMRC, not on the
+# policy set; eight sentences cost ~100 ms an answer (docs/evaluation.md, v15 and v16).
 CROSS_ENCODER_SENTENCES = 0
 CROSS_ENCODER_SENTENCE_WEIGHT = 0.3
 # ... only when the best two of them score within this of each other (inf: always): a clear best is kept.

@@ -4,6 +4,8 @@ train, write the model.
 .venv/bin/python -m training ranker --seed 13      # writes qa/models/ranker.txt and ranker.json
 .venv/bin/python -m training sentences --seed 13   # writes qa/models/sentences.txt and sentences.json
 .venv/bin/python -m training cross-encoder --people --seed 13 --negatives 2 --epochs 2   # qa/models/cross_encoder/
+.venv/bin/python -m training cross-encoder --people --sentences --no-passages --seed 13 --negatives 2 --epochs 2 \
+    --out var/sentence-cross-encoder   # a model for RAGQA_CROSS_ENCODER_SENTENCE_MODEL (not shipped)
 """
 
 from __future__ import annotations

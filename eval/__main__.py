@@ -193,6 +193,13 @@ def _settings_summary(settings, index_info: dict) -> dict:
             "cross_encoder": str(settings.cross_encoder_model or "shipped") if settings.cross_encoder else "off",
             "cross_encoder_margin": settings.cross_encoder_margin,
         }
+        if settings.cross_encoder and settings.cross_encoder_sentences > 1:  # said only when answers use it
+            info |= {
+                "cross_encoder_sentences": settings.cross_encoder_sentences,
+                "cross_encoder_sentence_weight": settings.cross_encoder_sentence_weight,
+                "cross_encoder_sentence_margin": settings.cross_encoder_sentence_margin,
+                "cross_encoder_sentence_model": str(settings.cross_encoder_sentence_model or "the passage model"),
+            }
     return info
 
 

@@ -1,8 +1,10 @@
 """python -m eval run: writes report.json, report.md and a chart for a small dataset."""
 
 import json
+from pathlib import Path
 
-from eval.__main__ import main
+from eval.__main__ import _settings_summary, main
+from qa.settings import QASettings
 from tests.conftest import MODEL, REPORTS
 
 
@@ -47,3 +49,11 @@ def test_eval_stages_tables_each_stage_with_its_cost(tmp_path, monkeypatch) -> N
     latency = stages["columns"].index("latency_p50_ms")
     assert all(r[0] == "mini" and r[latency] > 0 for r in stages["rows"])
     assert "| mini | + cross-encoder |" in (out / "stages.md").read_text(encoding="utf-8")
+
+
+def test_a_report_names_the_answer_sentences_cross_encoder_only_when_answers_use_it() -> None:
+    assert "cross_encoder_sentences" not in _settings_summary(QASettings(), {})
+    used = _settings_summary(QASettings(cross_encoder_sentences=8, cross_encoder_sentence_model=Path("m")), {})
+    assert (used["cross_encoder_sentences"], used["cross_encoder_sentence_model"]) == (8, "m")
+    passages = _settings_summary(QASettings(cross_encoder_sentences=8), {})
+    assert passages["cross_encoder_sentence_model"] == "the passage model"

@@ -129,6 +129,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 _WRITTEN_HELP = "questions written by reading training documents (JSONL)"
+_PASSAGE_NEGATIVES = (
+    "; hard negatives are the hybrid retrieval's and the LightGBM reranker's best passages that do not hold the answer"
+)
 _LAWS_HELP = "law documents sampled into the training corpus (less those named after an evaluated law)"
 
 
@@ -205,8 +208,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
         "data": {
             "corpus": f"{counts['laws']} documents of law_corpus_scale and {counts['reports']} State Council work "
             "reports of gov_docs that no evaluation question is about",
-            "questions": questions_said + "; hard negatives are the hybrid retrieval's and the LightGBM reranker's "
-            "best passages that do not hold the answer",
+            "questions": questions_said + (_PASSAGE_NEGATIVES if args.passages else ""),
             "groups": len(groups),
         },
         "negatives_model_sha256": hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest(),

@@ -178,18 +178,19 @@ class Answerer:
         return Answer(question, True, text, citations, hits, mode="llm")
 
     def _extractive(self, query: Query, hits: list[Hit]) -> Answer:
-        chosen = self._pick_sentences(query, hits[:PASSAGES_READ])
+        chosen, context = self._pick_sentences(query, hits[:PASSAGES_READ])
         # nothing to quote; or a how-many question's passages state some figure, but the sentences that answer it
         # none of the kind asked (a question asking two things may be answered on its other one)
         if not chosen or (query.asks < 2 and not _states_asked_quantity(query, [s.normalized for s in chosen])):
             return Answer(query.text, False, refusal(query.text), [], hits)
-        text, citations = _compose(chosen, self.documents, language(query.text))
+        text, citations = _compose(chosen + context, self.documents, language(query.text))
         return Answer(query.text, True, text, citations, hits)
 
-    def _pick_sentences(self, query: Query, hits: list[Hit]) -> list[AnswerSentence]:
+    def _pick_sentences(self, query: Query, hits: list[Hit]) -> tuple[list[AnswerSentence], list[AnswerSentence]]:
+        """The sentences that answer, and the best one's neighbours quoted with it as context."""
         sentences, vectors = self.sentences(hits)
         if not sentences:
-            return []
+            return [], []
         _, scores = self.scored_sentences(query, sentences, vectors)
         order = np.argsort(-scores, kind="stable")
         first = sentences[int(order[0])]
@@ -197,11 +198,11 @@ class Answerer:
         if asks_for_list(query) and (lead := lead_of(first, sentences, text)):
             listed = self._with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS)
             if first in listed:  # the whole list answers, not one item
-                return listed
+                return listed, []
         if is_lead(first):  # a list's lead: what answers is its items
-            return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS)
+            return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS), []
         if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers
-            return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING)
+            return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING), []
         best = float(scores[order[0]])
         chosen = [first]
         if query.asks > 1 and self.max_sentences > 1 and (beside := _beside(first, sentences, scores, order, text)):
@@ -224,10 +225,33 @@ class Answerer:
             if is_lead(sentence):  # a lead is not quoted without its items
                 text = self.documents[sentence.hit.chunk.source].text
                 items = self._with_items(sentence, sentences, text, room=_MAX_ANSWER_CHARS - length)
-                return chosen + [s for s in items if s not in chosen]
+                return chosen + [s for s in items if s not in chosen], []
             chosen.append(sentence)
             length += sentence.end - sentence.start
-        return chosen
+        if self.max_sentences == 1:  # one sentence asked for: no context either
+            return chosen, []
+        return chosen, self._context(chosen, sentences, room=_MAX_ANSWER_CHARS - length)
+
+    def _context(
+        self, chosen: list[AnswerSentence], sentences: list[AnswerSentence], *, room: int
+    ) -> list[AnswerSentence]:
+        """The sentences right before and after each chosen one (in the same article), the best one's first, that
+        the answer has room for: a statute often states its subject in one sentence and the asked-about part in
+        the next, and a neighbour between two chosen sentences makes them one citation."""
+        context: list[AnswerSentence] = []
+        for answering in chosen:
+            text = self.documents[answering.hit.chunk.source].text
+            for sentence in sentences:
+                length = sentence.end - sentence.start
+                if (
+                    sentence not in chosen
+                    and sentence not in context
+                    and length <= room
+                    and _next_to(answering, sentence, text)
+                ):
+                    context.append(sentence)
+                    room -= length
+        return context
 
     def _with_items(
         self, lead: AnswerSentence, sentences: list[AnswerSentence], text: str, *, room: int, limit: int | None = None
@@ -351,9 +375,8 @@ def _compose(chosen: list[AnswerSentence], documents: dict[str, Document], scrip
             groups.append([sentence])
     parts, citations = [], []
     for number, group in enumerate(groups, start=1):
-        first, last = group[0], group[-1]
-        document = first.hit.chunk
-        quote_start, quote_end = first.start, last.end
+        document = group[0].hit.chunk
+        quote_start, quote_end = group[0].start, max(s.end for s in group)
         quote = documents[document.source].text[quote_start:quote_end]
         citations.append(Citation(number, document.source, document.chunk_id, quote_start, quote_end, quote))
         # the answer reads in the question's script; the citation quotes the original exactly
@@ -385,8 +408,9 @@ def _next_to(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:
 
 
 def _adjacent(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:
-    """b follows a in the document with nothing but whitespace between (a list's indented items)."""
-    return b.start >= a.end and not text[a.end : b.start].strip()
+    """b follows a in the document with nothing but whitespace between (a list's indented items), or overlaps it (a
+    mojibake sequence standing for the end of one sentence and the start of the next belongs to both)."""
+    return b.start >= a.start and not text[a.end : b.start].strip()
 
 
 def _in_script(text: str, script: str) -> str:

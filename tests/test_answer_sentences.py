@@ -1,12 +1,12 @@
 """Which sentences answer: the one beside the best for a question that asks two things, the sentence right
-after the best one at a lower bar than any other, and none when a how-many question's best sentences state
-no quantity of the kind asked for."""
+after the best one at a lower bar than any other, the best one's neighbours quoted with it as context, and
+none when a how-many question's best sentences state no quantity of the kind asked for."""
 
 import numpy as np
 
 from indexer.datatypes import Chunk, Document, Hit
 from indexer.normalize import normalize_query
-from qa.answer import REFUSALS, Answerer
+from qa.answer import REFUSALS, Answerer, AnswerSentence, _compose
 from qa.query import analyze
 from tests.answer_doubles import ClosestEmbedder, DocumentRetriever
 
@@ -37,9 +37,23 @@ def test_a_question_asking_two_things_is_answered_with_the_sentence_beside_the_b
     assert LAW[citation.start : citation.end] == citation.quote
 
 
-def test_a_question_asking_one_thing_is_answered_by_the_best_sentence_alone() -> None:
+def test_the_best_sentence_is_quoted_with_its_neighbours_in_its_article() -> None:
     answer = _answer("企业要提前多久办理安全生产许可证的延期手续？", closest="期满前3个月")
-    assert "期满前3个月" in answer.text and "有效期为3年" not in answer.text
+    # the sentence before states the subject; the next article is another statement
+    assert "期满前3个月" in answer.text and "有效期为3年" in answer.text and "第十条" not in answer.text
+    (citation,) = answer.citations
+    assert citation.quote.startswith("第九条") and LAW[citation.start : citation.end] == citation.quote
+
+
+def test_sentences_overlapping_in_the_document_are_quoted_as_one_citation() -> None:
+    # a mojibake sequence ("??h" for "。縣") stands for the end of one sentence and the start of the next
+    text = "工作是黨的重要工作??h委編辦牢牢把握角色定位。"
+    chunk = Chunk("r.txt#0", "r.txt", 0, "", "", 0, len(text), text, normalize_query(text))
+    hit = Hit(chunk, 1.0)
+    first = AnswerSentence(0, hit, 0, 12, "工作是党的重要工作。县")
+    second = AnswerSentence(0, hit, 9, len(text), "。县委编办牢牢把握角色定位。")
+    _, (citation,) = _compose([second, first], {"r.txt": Document("r.txt", "", text, "0")}, "zh-Hans")
+    assert (citation.start, citation.end, citation.quote) == (0, len(text), text)
 
 
 def test_one_sentence_answers_stay_one_sentence_for_a_two_part_question() -> None:
@@ -133,3 +147,18 @@ def test_the_next_article_is_no_continuation_of_the_best_sentence() -> None:
     )
     shares, answer, _ = _relative_scores_and_answer(text, closest="提交申请书")
     assert 0.5 <= shares[1] < 0.7 and "期满前3个月" not in answer
+
+
+def test_each_answering_sentence_is_quoted_with_its_neighbours_in_its_article() -> None:
+    text = (
+        "第五条 企业办理安全生产许可证延期手续，应当提交申请书。\n"
+        "第六条 本条例由应急管理部负责解释。\n"
+        "第七条 企业办理安全生产许可证延期手续的，应当于期满前3个月提交申请书。"
+        "逾期提出的，原颁发管理机关不予受理。\n"
+        "第八条 本条例自公布之日起施行。"
+    )
+    _, answer, citations = _relative_scores_and_answer(text, closest="提交申请书")
+    # the second answering sentence brings the one after it; articles between and after are other statements
+    assert "期满前3个月" in answer and "不予受理" in answer
+    assert "负责解释" not in answer and "公布之日" not in answer
+    assert citations == 2

@@ -12,7 +12,7 @@ from eval.dataset import load_cases
 from indexer.datatypes import Chunk, Hit
 from indexer.normalize import normalize
 from indexer.store import IndexStore
-from qa.answer import PASSAGES_READ, AnswerSentence
+from qa.answer import AnswerSentence
 from qa.cross_encoder import passage_text
 from qa.features import FEATURES
 from qa.loaded import open_index
@@ -24,7 +24,7 @@ from training.corpus import bare_name, laws_named, short_place, write_training_c
 from training.groups import Group, question_groups, synthetic_groups, synthetic_questions, written_questions
 from training.questions import questions_from, section_question
 from training.ranker import hit_at_1, save, split_by_document, train, weighed
-from training.sentences import answer_labels, sentence_groups, within_answer
+from training.sentences import PASSAGES, answer_labels, sentence_groups, within_answer
 
 LAW = normalize(
     "第十二条 申请人应当自收到决定书之日起十五日内向上一级机关申请复议。\n"
@@ -75,9 +75,9 @@ def test_sentence_groups_label_the_read_sentences_that_hold_the_answer(fake_inde
     groups = list(sentence_groups(index, ((q, source, None) for q, source in made)))
     assert len(groups) > 10 and all(g.features.shape == (len(g.labels), len(FEATURES)) for g in groups)
     answers = {q.question: q.answer[:8] for q, _ in made}
-    for group in groups:  # the sentences /v1/ask reads (its search's top passages), each once
+    for group in groups:  # the sentences of the reranked search's top passages, as /v1/ask splits them, each once
         query = index.analyze(group.question)
-        sentences, _ = index.answerer.sentences(index.retriever.search(query, 5, rerank=True)[:PASSAGES_READ])
+        sentences, _ = index.answerer.sentences(index.retriever.search(query, 5, rerank=True)[:PASSAGES])
         expected = [answers[group.question] in s.normalized and s.hit.chunk.source == group.source for s in sentences]
         assert [bool(x) for x in group.labels] == expected and 0 < sum(expected) < len(expected)
     booster = train(*split_by_document(groups, 0.4, seed=1), seed=1, rounds=5)
@@ -237,7 +237,7 @@ def test_with_sentences_a_written_question_also_pairs_its_answer_sentence_with_t
     assert evidence in answer and len(answer) < len(passages.passages[0]) and "｜" in answer
     assert not any(evidence in p for p in wrong)
     query = index.analyze(sentences.question)
-    read, vectors = index.answerer.sentences(index.retriever.search(query, PASSAGES_READ, rerank=True))
+    read, vectors = index.answerer.sentences(index.retriever.search(query, PASSAGES, rerank=True))
     candidates, scores = index.answerer.scored_sentences(query, read, vectors)
     texts = [passage_text(c.chunk) for c in candidates]
     best_wrong = [texts[i] for i in np.argsort(-scores, kind="stable") if evidence not in texts[i]][:2]

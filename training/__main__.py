@@ -27,7 +27,6 @@ from indexer.build import build_index
 from indexer.embedders.base import Embedder
 from indexer.embedders.factory import make_embedder
 from indexer.store import IndexStore
-from qa.answer import PASSAGES_READ
 from qa.cross_encoder import DEFAULT_CROSS_ENCODER
 from qa.loaded import LoadedIndex, open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker
@@ -43,7 +42,7 @@ from training.groups import (
 )
 from training.questions import SyntheticQuestion
 from training.ranker import hit_at_1, kinds, save, split_by_document, train, weighed
-from training.sentences import sentence_groups
+from training.sentences import PASSAGES, sentence_groups
 
 if TYPE_CHECKING:  # the cross-encoder's module imports torch: only its command loads it
     from training.cross_encoder import PairGroup
@@ -269,7 +268,7 @@ def _sentences(args: argparse.Namespace) -> int:
     data = {
         "questions": "the reranker's rule-made questions (its default options)"
         + _natural_questions(args)
-        + f"; for each, the sentences of the reranked search's top {PASSAGES_READ} passages, labelled by whether "
+        + f"; for each, the sentences of the reranked search's top {PASSAGES} passages, labelled by whether "
         "they hold the answer",
     }
     passages = {"passage_model_sha256": hashlib.sha256(args.ranker.read_bytes()).hexdigest()}

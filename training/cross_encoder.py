@@ -26,13 +26,12 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from qa.answer import PASSAGES_READ
 from qa.cross_encoder import MODEL_FILE, passage_text
 from qa.loaded import LoadedIndex
 from qa.rerank import Reranker
 from training.groups import labelled_candidates
 from training.questions import SyntheticQuestion
-from training.sentences import answer_labels, within_answer
+from training.sentences import PASSAGES, answer_labels, within_answer
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def sentence_pair_groups(
     answerer = index.answerer
     for question, source, answers in questions:
         query = index.analyze(question.question)
-        sentences, vectors = answerer.sentences(index.retriever.search(query, PASSAGES_READ, rerank=True))
+        sentences, vectors = answerer.sentences(index.retriever.search(query, PASSAGES, rerank=True))
         candidates, scores = answerer.scored_sentences(query, sentences, vectors)
         answered = answers or [question.answer]
         labels, evidence = answer_labels(sentences, source, answered), within_answer(sentences, source, answered)

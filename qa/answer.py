@@ -17,7 +17,7 @@ from indexer.normalize import display_text, normalize
 from indexer.script import to_simplified, to_traditional
 from qa.features import Candidate, asks_for_list
 from qa.fusion import min_max
-from qa.lists import is_lead, lead_of, with_items
+from qa.lists import is_lead, lead_of, marker, with_items
 from qa.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
 from qa.quantities import asked_quantity
 from qa.query import Query
@@ -52,6 +52,15 @@ _SENTENCE_MODEL_WEIGHT = 0.5
 # A heading (short, no clause break) restates the topic; the sentences after it hold the answer.
 _HEADING = re.compile(r"[^，,；;：:]{2,24}[。]?")
 _AFTER_HEADING = 2  # sentences taken after a heading
+# Items told by ordinals, each a paragraph ("一是坚持目标导向。…二是…"): the answer quotes each one's first sentence.
+_ORDINALS = "一二三四五六七八九十"
+_ORDINAL_ITEM = re.compile(r"[一二三四五六七八九十]是")
+# A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted.
+_COUNTED = re.compile(
+    r"[两二三四五六七八九十]+[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
+)
+_ITEM_OPENING = 2  # the first item opens within this many sentences after its heading
+_ITEM_PASSAGES = 8  # passages read on after the heading's for its items
 # The start of another article, section or chapter ("第十条", "第三章", "## 第二节")
 _NEW_PART = re.compile(r"\s*(?:#|第[一二三四五六七八九十百千零〇\d]+[条章节编])")
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
@@ -203,9 +212,14 @@ class Answerer:
             listed = self._with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS)
             if first in listed:  # the whole list answers, not one item
                 return listed, []
+        if items := self._counted_items(query, sentences, order):
+            return items, []
+        heading = _HEADING.fullmatch(first.normalized.strip())
+        if (is_lead(first) or heading) and (items := self._ordinal_items(first, sentences)):
+            return items, []
         if is_lead(first):  # a list's lead: what answers is its items
             return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS), []
-        if _HEADING.fullmatch(first.normalized.strip()):  # a heading names the topic; what follows answers
+        if heading:  # a heading names the topic; what follows answers
             return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING), []
         best = float(scores[order[0]])
         chosen = [first]
@@ -257,17 +271,72 @@ class Answerer:
                     room -= length
         return context
 
+    def _counted_items(
+        self, query: Query, sentences: list[AnswerSentence], order: np.ndarray
+    ) -> list[AnswerSentence] | None:
+        """For a question asking for a counted set ("三个导向是什么"), the best-scored sentence read that names it
+        ("二、突出“三个导向”，…") and is followed by its ordinal items, with their first sentences; else None."""
+        counted = _COUNTED.search(query.normalized)
+        if counted is None:
+            return None
+        for i in order:
+            sentence = sentences[int(i)]
+            if counted.group() in sentence.normalized:
+                if items := self._ordinal_items(sentence, sentences):
+                    return items
+        return None
+
+    def _ordinal_items(self, heading: AnswerSentence, sentences: list[AnswerSentence]) -> list[AnswerSentence] | None:
+        """A heading or lead whose items are told by ordinals ("一是…。…二是…"), each a paragraph: the heading and
+        each item's first sentence (what the item is), read on through the document's next passages; None when
+        no such items follow it."""
+        following = self._read_on(heading, sentences, passages=_ITEM_PASSAGES)
+        items: list[AnswerSentence] = []
+        length = heading.end - heading.start
+        for position, sentence in enumerate(following):
+            opening = sentence.normalized.lstrip()
+            if opening.startswith(_ORDINALS[len(items)] + "是"):
+                length += sentence.end - sentence.start
+                if length > _MAX_ANSWER_CHARS:
+                    break
+                items.append(sentence)
+                if len(items) == len(_ORDINALS):
+                    break
+            elif not items and position >= _ITEM_OPENING:  # the items must open right after the heading
+                return None
+            elif marker(opening) is not None or _NEW_PART.match(opening) or _ORDINAL_ITEM.match(opening):
+                break  # the next section, or an item out of order
+        return [heading, *items] if len(items) >= 2 else None
+
+    def _read_on(
+        self, sentence: AnswerSentence, sentences: list[AnswerSentence], *, passages: int
+    ) -> list[AnswerSentence]:
+        """The sentences after `sentence` in its document, in order: those read and those of up to `passages` of the
+        document's next passages."""
+        source = sentence.hit.chunk.source
+        found = {(s.start, s.end): s for s in sentences if s.hit.chunk.source == source and s.start >= sentence.end}
+        chunk = sentence.hit.chunk
+        for _ in range(passages):
+            next_chunk = self.retriever.next_chunk(chunk)
+            if next_chunk is None:
+                break
+            chunk = next_chunk
+            for s in _sentences_of(sentence.hit_rank, Hit(chunk, sentence.hit.score)):
+                if s.start >= sentence.end:
+                    found.setdefault((s.start, s.end), s)
+        result, end = [], sentence.end
+        for s in sorted(found.values(), key=lambda s: (s.start, -s.end)):
+            if s.start >= end:  # overlapping passages cut a sentence at their ends: keep the whole one
+                result.append(s)
+                end = s.end
+        return result
+
     def _with_items(
         self, lead: AnswerSentence, sentences: list[AnswerSentence], text: str, *, room: int, limit: int | None = None
     ) -> list[AnswerSentence]:
-        """`with_items` over the sentences read and those of the passage after the lead's (a heading or a list's
-        lead): what answers is what follows the lead, and it can run on past the passages read."""
-        chunk = self.retriever.next_chunk(lead.hit.chunk)
-        if chunk is not None:
-            read = {(s.hit.chunk.source, s.start, s.end) for s in sentences}
-            following = _sentences_of(lead.hit_rank, Hit(chunk, lead.hit.score))  # not embedded: only order counts
-            sentences = sentences + [s for s in following if (chunk.source, s.start, s.end) not in read]
-        return with_items(lead, sentences, text, room=room, limit=limit)
+        """`with_items` over the sentences after the lead (a heading or a list's lead), those read and those of the
+        passage after the lead's: what answers is what follows the lead, and it can run on past the passages read."""
+        return with_items(lead, self._read_on(lead, sentences, passages=1), text, room=room, limit=limit)
 
     def scored_sentences(
         self, query: Query, sentences: list[AnswerSentence], vectors: np.ndarray

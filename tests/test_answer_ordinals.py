@@ -1,0 +1,66 @@
+"""A question asking for a counted set ("三个导向是什么") is answered by the heading naming it and the first
+sentence of each of its items told by ordinals ("一是…二是…"), read on past the passages read; the lead
+paragraph naming every set, and another section's items, are not the answer."""
+
+import numpy as np
+
+from indexer.datatypes import Chunk, Document, Hit
+from indexer.normalize import normalize_query
+from qa.answer import Answerer
+from qa.query import analyze
+from tests.answer_doubles import ClosestEmbedder, DocumentRetriever
+
+REPORT = (
+    "崇川区委编办强化“三种意识”、突出“三个导向”，为全区发展提供坚强的机构编制保障。\n"
+    "一、强化“三种意识”，实现机构编制与中心工作同频共振\n"
+    "一是强化政治意识。坚持党管机构编制原则，严格执行请示报告制度。\n"
+    "二是强化大局意识。围绕中心工作配置编制资源。\n"
+    "三是强化法治意识。严格落实《条例》各项规定。\n"
+    "二、突出“三个导向”，实现改革发展与自身建设并驾齐驱\n"
+    "一是坚持目标导向。对照绩效评价指标研究部署。\n"
+    "二是坚持问题导向。聚焦群众反映的难点问题。\n"
+    "三是坚持高效导向。严控总量、盘活存量。\n"
+    "三、下一步工作打算\n"
+    "一是加强学习培训。\n"
+)
+LINES = REPORT.splitlines(keepends=True)
+
+
+def _chunks() -> list[Chunk]:
+    """One passage a line, as a short-passage index would hold them."""
+    chunks, start = [], 0
+    for position, line in enumerate(LINES):
+        end = start + len(line)
+        chunks.append(Chunk(f"r.txt#{position}", "r.txt", position, "", "", start, end, line, normalize_query(line)))
+        start = end
+    return chunks
+
+
+def _answer(question: str, closest: str, read: list[int]):
+    chunks = _chunks()
+    documents = {"r.txt": Document("r.txt", "崇川区委编办工作总结", REPORT, "0")}
+    answerer = Answerer(DocumentRetriever(chunks), ClosestEmbedder(closest), documents, threshold=0.45, max_sentences=2)
+    query = analyze(question, lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    return answerer._extractive(query, [Hit(chunks[i], 1.0 / (1 + rank)) for rank, i in enumerate(read)])
+
+
+def test_a_counted_set_is_answered_by_its_items_first_sentences() -> None:
+    # the lead paragraph and the heading both name the set; only the heading's section enumerates it, and its
+    # items lie in passages that were not read
+    answer = _answer("崇川区突出的三个导向是什么？", closest="三个导向", read=[0, 5])
+    for item in ("一是坚持目标导向", "二是坚持问题导向", "三是坚持高效导向"):
+        assert item in answer.text
+    assert "对照绩效" not in answer.text and "强化政治意识" not in answer.text and "加强学习培训" not in answer.text
+    assert "为全区发展" not in answer.text  # the lead paragraph names the set but answers nothing
+    assert len(answer.citations) == 3 and all(REPORT[c.start : c.end] == c.quote for c in answer.citations)
+
+
+def test_items_that_do_not_open_right_after_the_sentence_naming_the_set_are_not_its_items() -> None:
+    # only the lead paragraph was read: the next line is the heading of a section ("一、"), not an item
+    answer = _answer("崇川区强化的三种意识是什么？", closest="三种意识", read=[0])
+    assert answer.answerable and "为全区发展" in answer.text and "政治意识" not in answer.text
+
+
+def test_a_question_asking_no_counted_set_is_answered_as_before() -> None:
+    answer = _answer("崇川区如何坚持问题导向？", closest="聚焦群众", read=[7, 6])
+    assert "聚焦群众反映的难点问题" in answer.text and "坚持目标导向" not in answer.text

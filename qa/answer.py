@@ -191,13 +191,32 @@ class Answerer:
         return Answer(question, True, text, citations, hits, mode="llm")
 
     def _extractive(self, query: Query, hits: list[Hit]) -> Answer:
-        chosen, context = self._pick_sentences(query, hits[:PASSAGES_READ])
+        if by_place := self._by_place(query, hits):  # each place's answer from its own report's passages
+            picked = [self._pick_sentences(query, passages) for passages in by_place]
+            chosen, context = [s for c, _ in picked for s in c], [s for _, c in picked for s in c]
+        else:
+            chosen, context = self._pick_sentences(query, hits[:PASSAGES_READ])
         # nothing to quote; or a how-many question's passages state some figure, but the sentences that answer it
         # none of the kind asked (a question asking two things may be answered on its other one)
         if not chosen or (query.asks < 2 and not _states_asked_quantity(query, [s.normalized for s in chosen])):
             return Answer(query.text, False, refusal(query.text), [], hits)
         text, citations = _compose(chosen + context, self.documents, language(query.text))
         return Answer(query.text, True, text, citations, hits)
+
+    def _by_place(self, query: Query, hits: list[Hit]) -> list[list[Hit]]:
+        """For a question naming two or more places ("东阿县和郓城县各印发了多少份…"), the top passages of each
+        place's own report (the best-ranked document naming it), places in rank order; none when a place has no
+        passage among the hits or one document is the best naming two of them."""
+        if len(query.places) < 2:
+            return []
+        sources: list[str] = []
+        for place in query.places:
+            source = next((h.chunk.source for h in hits if self.retriever.names(h.chunk.source, place)), None)
+            if source is None or source in sources:
+                return []
+            sources.append(source)
+        ranked = sorted(sources, key=lambda source: next(i for i, h in enumerate(hits) if h.chunk.source == source))
+        return [[h for h in hits if h.chunk.source == source][:PASSAGES_READ] for source in ranked]
 
     def _pick_sentences(self, query: Query, hits: list[Hit]) -> tuple[list[AnswerSentence], list[AnswerSentence]]:
         """The sentences that answer, and the best one's neighbours quoted with it as context."""
@@ -433,11 +452,12 @@ def _sentences_of(rank: int, hit: Hit) -> list[AnswerSentence]:
 
 
 def _compose(chosen: list[AnswerSentence], documents: dict[str, Document], script: str) -> tuple[str, list[Citation]]:
-    """Readable order (by source's best rank, then position); one citation per run of adjacent sentences."""
-    source_rank: dict[str, int] = {}
+    """Readable order (sources as their first sentence was chosen, the best one's first; then by position); one
+    citation per run of adjacent sentences."""
+    source_order: dict[str, int] = {}
     for s in chosen:
-        source_rank.setdefault(s.hit.chunk.source, s.hit_rank)
-    ordered = sorted(chosen, key=lambda s: (source_rank[s.hit.chunk.source], s.hit.chunk.source, s.start))
+        source_order.setdefault(s.hit.chunk.source, len(source_order))
+    ordered = sorted(chosen, key=lambda s: (source_order[s.hit.chunk.source], s.start))
     groups: list[list[AnswerSentence]] = []
     for sentence in ordered:
         previous = groups[-1][-1] if groups else None

@@ -239,6 +239,10 @@ class Retriever:
             best = max(best, held / total)
         return best
 
+    def names(self, source: str, place: str) -> bool:
+        """The document names the place, with or without its administrative suffix."""
+        return _names(self._document_text[source], place)
+
     def cosine(self, query: Query, chunk: Chunk) -> float:
         """The cosine of the question's and the passage's vectors."""
         row = self._rows_by_source[chunk.source][chunk.position]  # a document's chunks are consecutive rows

@@ -35,7 +35,9 @@ class QASettings(IndexSettings):
     # the embedding model's scale, m3e-small's here; 1 turns this off).
     answer_paraphrase_coverage: float = Field(0.25, ge=0.0, le=1.0)
     answer_cosine: float = Field(0.82, ge=0.0, le=1.0)
-    answer_sentences: int = Field(2, ge=1, le=10)  # 2: best citation precision for equal recall (dev set)
+    # Sentences an answer quotes, each with its neighbours in its article (1: the best one alone). 2: the best
+    # balance of citation precision and evidence recall on the three dev sets (docs/evaluation.md, v17).
+    answer_sentences: int = Field(2, ge=1, le=10)
     # The learned reranker (qa/models/ranker.txt unless another model file is named): on for /v1/ask and
     # chat; /v1/search uses it when a request asks ("rerank": true).
     rerank: bool = True

@@ -57,9 +57,9 @@ _ORDINALS = "一二三四五六七八九十"
 _ORDINAL_ITEM = re.compile(r"[一二三四五六七八九十]是")
 # A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted.
 _COUNTED = re.compile(
-    r"[两二三四五六七八九十]+[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
+    r"(?<!第)([两二三四五六七八九十])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
 )
-_ITEM_OPENING = 2  # the first item opens within this many sentences after its heading
+_ITEM_OPENING = 2  # the first item is one of the first this many sentences after its heading
 _ITEM_PASSAGES = 8  # passages read on after the heading's for its items
 # The start of another article, section or chapter ("第十条", "第三章", "## 第二节")
 _NEW_PART = re.compile(r"\s*(?:#|第[一二三四五六七八九十百千零〇\d]+[条章节编])")
@@ -206,11 +206,14 @@ class Answerer:
     def _by_place(self, query: Query, hits: list[Hit]) -> list[list[Hit]]:
         """For a question naming two or more places ("东阿县和郓城县各印发了多少份…"), the top passages of each
         place's own report (the best-ranked document naming it), places in rank order; none when a place has no
-        passage among the hits or one document is the best naming two of them."""
-        if len(query.places) < 2:
+        passage among the hits or one document is the best naming two of them. A place named just before another
+        is where that one lies ("聊城市东阿县"), no place compared."""
+        named = list(dict.fromkeys(query.places))
+        compared = [p for p in named if not any(p + other in query.normalized for other in named if other != p)]
+        if len(compared) < 2:
             return []
         sources: list[str] = []
-        for place in query.places:
+        for place in compared:
             source = next((h.chunk.source for h in hits if self.retriever.names(h.chunk.source, place)), None)
             if source is None or source in sources:
                 return []
@@ -219,7 +222,7 @@ class Answerer:
         return [[h for h in hits if h.chunk.source == source][:PASSAGES_READ] for source in ranked]
 
     def _pick_sentences(self, query: Query, hits: list[Hit]) -> tuple[list[AnswerSentence], list[AnswerSentence]]:
-        """The sentences that answer, and the best one's neighbours quoted with it as context."""
+        """The sentences that answer, and the neighbours quoted with them as context."""
         sentences, vectors = self.sentences(hits)
         if not sentences:
             return [], []
@@ -298,31 +301,34 @@ class Answerer:
         counted = _COUNTED.search(query.normalized)
         if counted is None:
             return None
+        numeral = counted.group(1).replace("两", "二")
         for i in order:
             sentence = sentences[int(i)]
             if counted.group() in sentence.normalized:
-                if items := self._ordinal_items(sentence, sentences):
+                if items := self._ordinal_items(sentence, sentences, asked=_ORDINALS.index(numeral) + 1):
                     return items
         return None
 
-    def _ordinal_items(self, heading: AnswerSentence, sentences: list[AnswerSentence]) -> list[AnswerSentence] | None:
+    def _ordinal_items(
+        self, heading: AnswerSentence, sentences: list[AnswerSentence], *, asked: int = len(_ORDINALS)
+    ) -> list[AnswerSentence] | None:
         """A heading or lead whose items are told by ordinals ("一是…。…二是…"), each a paragraph: the heading and
-        each item's first sentence (what the item is), read on through the document's next passages; None when
-        no such items follow it."""
+        each item's first sentence (what the item is), at most `asked` of them, read on through the document's
+        next passages; None when no such items follow it."""
         following = self._read_on(heading, sentences, passages=_ITEM_PASSAGES)
         items: list[AnswerSentence] = []
         length = heading.end - heading.start
         for position, sentence in enumerate(following):
             opening = sentence.normalized.lstrip()
+            if not items and position >= _ITEM_OPENING:  # the items must open right after the heading
+                return None
             if opening.startswith(_ORDINALS[len(items)] + "是"):
                 length += sentence.end - sentence.start
                 if length > _MAX_ANSWER_CHARS:
                     break
                 items.append(sentence)
-                if len(items) == len(_ORDINALS):
+                if len(items) == asked:
                     break
-            elif not items and position >= _ITEM_OPENING:  # the items must open right after the heading
-                return None
             elif marker(opening) is not None or _NEW_PART.match(opening) or _ORDINAL_ITEM.match(opening):
                 break  # the next section, or an item out of order
         return [heading, *items] if len(items) >= 2 else None
@@ -457,19 +463,19 @@ def _compose(chosen: list[AnswerSentence], documents: dict[str, Document], scrip
     source_order: dict[str, int] = {}
     for s in chosen:
         source_order.setdefault(s.hit.chunk.source, len(source_order))
-    ordered = sorted(chosen, key=lambda s: (source_order[s.hit.chunk.source], s.start))
-    groups: list[list[AnswerSentence]] = []
+    ordered = sorted(chosen, key=lambda s: (source_order[s.hit.chunk.source], s.start, -s.end))
+    groups: list[tuple[list[AnswerSentence], int]] = []  # each run and where it ends
     for sentence in ordered:
-        previous = groups[-1][-1] if groups else None
         source = sentence.hit.chunk.source
-        if previous and previous.hit.chunk.source == source and _adjacent(previous, sentence, documents[source].text):
-            groups[-1].append(sentence)
+        if groups and groups[-1][0][0].hit.chunk.source == source and _follows(groups[-1][1], sentence, documents):
+            run, end = groups[-1]
+            groups[-1] = (run + [sentence], max(end, sentence.end))
         else:
-            groups.append([sentence])
+            groups.append(([sentence], sentence.end))
     parts, citations = [], []
-    for number, group in enumerate(groups, start=1):
+    for number, (group, quote_end) in enumerate(groups, start=1):
         document = group[0].hit.chunk
-        quote_start, quote_end = group[0].start, max(s.end for s in group)
+        quote_start = group[0].start
         quote = documents[document.source].text[quote_start:quote_end]
         citations.append(Citation(number, document.source, document.chunk_id, quote_start, quote_end, quote))
         # the answer reads in the question's script; the citation quotes the original exactly
@@ -493,17 +499,22 @@ def _beside(
 
 def _next_to(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:
     """b is the sentence right before or after a in a's document, and the later of the two opens no new article,
-    section or chapter (that is no continuation)."""
+    section or chapter, nor a line with a heading's or an item's marker ("二、") after anything but a list's lead
+    (that is no continuation)."""
     if a is b or a.hit.chunk.source != b.hit.chunk.source:
         return False
     earlier, later = (a, b) if a.start <= b.start else (b, a)
-    return not text[earlier.end : later.start].strip() and not _NEW_PART.match(later.normalized)
+    between = text[earlier.end : later.start]
+    if between.strip() or _NEW_PART.match(later.normalized):
+        return False
+    return "\n" not in between or marker(later.normalized) is None or is_lead(earlier)
 
 
-def _adjacent(a: AnswerSentence, b: AnswerSentence, text: str) -> bool:
-    """b follows a in the document with nothing but whitespace between (a list's indented items), or overlaps it (a
-    mojibake sequence standing for the end of one sentence and the start of the next belongs to both)."""
-    return b.start >= a.start and not text[a.end : b.start].strip()
+def _follows(end: int, sentence: AnswerSentence, documents: dict[str, Document]) -> bool:
+    """The sentence starts where a run ending at `end` ends, with nothing but whitespace between (a list's indented
+    items), or inside it (a mojibake sequence standing for the end of one sentence and the start of the next
+    belongs to both)."""
+    return not documents[sentence.hit.chunk.source].text[end : sentence.start].strip()
 
 
 def _in_script(text: str, script: str) -> str:

@@ -241,7 +241,7 @@ class Retriever:
 
     def names(self, source: str, place: str) -> bool:
         """The document names the place, with or without its administrative suffix."""
-        return _names(self._document_text[source], place)
+        return self._document_names(source, place)
 
     def cosine(self, query: Query, chunk: Chunk) -> float:
         """The cosine of the question's and the passage's vectors."""

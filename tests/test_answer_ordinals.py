@@ -6,7 +6,7 @@ import numpy as np
 
 from indexer.datatypes import Chunk, Document, Hit
 from indexer.normalize import normalize_query
-from qa.answer import Answerer
+from qa.answer import _COUNTED, Answerer
 from qa.query import analyze
 from tests.answer_doubles import ClosestEmbedder, DocumentRetriever
 
@@ -55,10 +55,47 @@ def test_a_counted_set_is_answered_by_its_items_first_sentences() -> None:
     assert len(answer.citations) == 3 and all(REPORT[c.start : c.end] == c.quote for c in answer.citations)
 
 
-def test_items_that_do_not_open_right_after_the_sentence_naming_the_set_are_not_its_items() -> None:
-    # only the lead paragraph was read: the next line is the heading of a section ("一、"), not an item
+def test_a_sentence_naming_the_set_followed_by_a_section_heading_is_no_list_of_it() -> None:
+    # only the lead paragraph was read: the next line heads a section ("一、"), so no items follow the lead; the
+    # heading naming the set is in a passage not read and is not searched for (a limitation)
     answer = _answer("崇川区强化的三种意识是什么？", closest="三种意识", read=[0])
     assert answer.answerable and "为全区发展" in answer.text and "政治意识" not in answer.text
+
+
+def _answer_over(text: str, question: str, closest: str):
+    chunk = Chunk("t.txt#0", "t.txt", 0, "", "", 0, len(text), text, normalize_query(text))
+    documents = {"t.txt": Document("t.txt", "工作总结", text, "0")}
+    answerer = Answerer(
+        DocumentRetriever([chunk]), ClosestEmbedder(closest), documents, threshold=0.45, max_sentences=2
+    )
+    query = analyze(question, lambda _: np.asarray([1.0, 0.0], dtype=np.float32))
+    return answerer._extractive(query, [Hit(chunk, 1.0)])
+
+
+def test_items_opening_later_than_right_after_the_sentence_naming_the_set_are_not_its_items() -> None:
+    text = "突出“两个导向”。这是一项长期任务。各部门要高度重视。\n一是坚持目标导向。对照指标部署。\n二是坚持问题导向。"
+    answer = _answer_over(text, "突出的两个导向是什么？", closest="两个导向")
+    assert "坚持问题导向" not in answer.text
+
+
+def test_a_lead_chosen_first_is_answered_by_its_ordinal_items_first_sentences() -> None:
+    text = (
+        "崇川区的主要做法如下：\n一是坚持目标导向。对照指标研究部署。\n二是坚持问题导向。聚焦难点问题。\n三、下一步打算"
+    )
+    answer = _answer_over(text, "崇川区的主要做法是什么？", closest="主要做法")
+    assert "坚持目标导向" in answer.text and "坚持问题导向" in answer.text
+    assert "对照指标" not in answer.text and "下一步" not in answer.text
+
+
+def test_no_more_items_are_quoted_than_the_question_counts() -> None:
+    text = "突出“两个导向”\n一是坚持目标导向。\n二是坚持问题导向。\n三是坚持高效导向。"
+    answer = _answer_over(text, "突出的两个导向是什么？", closest="两个导向")
+    assert "坚持问题导向" in answer.text and "高效导向" not in answer.text
+
+
+def test_an_ordinal_number_is_no_counted_set() -> None:
+    assert _COUNTED.search("第三个五年计划是什么？") is None
+    assert _COUNTED.search("三个导向是什么？").group() == "三个导向"
 
 
 def test_a_question_asking_no_counted_set_is_answered_as_before() -> None:

@@ -162,3 +162,23 @@ def test_each_answering_sentence_is_quoted_with_its_neighbours_in_its_article() 
     assert "期满前3个月" in answer and "不予受理" in answer
     assert "负责解释" not in answer and "公布之日" not in answer
     assert citations == 2
+
+
+def test_a_sentence_inside_a_run_does_not_split_it() -> None:
+    # a fragment of the first sentence (overlapping passages cut it) comes between it and the next one
+    text = "第一条 甲乙丙丁戊。第二条 己庚辛壬癸。"
+    chunk = Chunk("r.txt#0", "r.txt", 0, "", "", 0, len(text), text, normalize_query(text))
+    hit = Hit(chunk, 1.0)
+    whole, fragment, after = (
+        AnswerSentence(0, hit, 0, 10, text[0:10]),
+        AnswerSentence(0, hit, 0, 6, text[0:6]),
+        AnswerSentence(0, hit, 10, len(text), text[10:]),
+    )
+    _, (citation,) = _compose([whole, fragment, after], {"r.txt": Document("r.txt", "", text, "0")}, "zh-Hans")
+    assert (citation.start, citation.end, citation.quote) == (0, len(text), text)
+
+
+def test_a_neighbour_on_a_new_line_under_another_heading_is_no_context() -> None:
+    text = "一是强化政治意识。坚持党管机构编制原则，严格执行请示报告制度。\n二、突出目标导向，实现改革发展"
+    _, answer, _ = _relative_scores_and_answer(text, closest="请示报告")
+    assert "请示报告制度" in answer and "强化政治意识" in answer and "突出目标导向" not in answer

@@ -54,7 +54,7 @@ _HEADING = re.compile(r"[^，,；;：:]{2,24}[。]?")
 _AFTER_HEADING = 2  # sentences taken after a heading
 # Items told by ordinals, each a paragraph ("一是坚持目标导向。…二是…"): the answer quotes each one's first sentence.
 _ORDINALS = "一二三四五六七八九十"
-_ORDINAL_ITEM = re.compile(r"[一二三四五六七八九十]是")
+_ORDINAL_ITEM = re.compile(f"[{_ORDINALS}]是")
 # A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted.
 _COUNTED = re.compile(
     r"(?<!第)([两二三四五六七八九十])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
@@ -218,7 +218,7 @@ class Answerer:
             if source is None or source in sources:
                 return []
             sources.append(source)
-        ranked = sorted(sources, key=lambda source: next(i for i, h in enumerate(hits) if h.chunk.source == source))
+        ranked = [source for source in dict.fromkeys(h.chunk.source for h in hits) if source in sources]
         return [[h for h in hits if h.chunk.source == source][:PASSAGES_READ] for source in ranked]
 
     def _pick_sentences(self, query: Query, hits: list[Hit]) -> tuple[list[AnswerSentence], list[AnswerSentence]]:

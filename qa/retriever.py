@@ -42,6 +42,8 @@ _NAMED_FOCUS = 2  # per named document; they count among the _NAMED_PASSAGES
 # A year that names a document: followed (within a few characters) by the kind of document it is.
 _YEAR_NAMING_A_DOCUMENT = re.compile(r"((?:19|20)\d\d)年[^，。？?]{0,6}?(?:政府工作报告|报告|条例|法|规定|办法|决定)")
 _YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
+_DATED_HEAD = 200  # characters of a document's start that state its dates
+_FULL_DATE = re.compile(r"(?:19|20)\d\d年\d{1,2}月\d{1,2}日")
 # BM25 runs here while the request's own thread embeds the question and searches the vectors.
 _LEXICAL_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical")
 
@@ -84,6 +86,13 @@ class Retriever:
         self._document_text = {
             source: "".join(store.chunks[r].normalized for r in rows) for source, rows in self._rows_by_source.items()
         }
+        # where a document states its year: its title ("2021年政府工作报告"), file name ("档案法(2020-06-20).txt")
+        # and the full dates of its head (a statute's enactment and revisions, a report's delivery; not the
+        # "2021年工作回顾" of the next year's report)
+        self._dated = {
+            source: " ".join((title, source, *_FULL_DATE.findall(self._document_text.get(source, "")[:_DATED_HEAD])))
+            for source, title in self._titles.items()
+        }
         self._occurrences = lru_cache(maxsize=65536)(lambda source, term: self._document_text[source].count(term))
 
     def search(
@@ -125,7 +134,7 @@ class Retriever:
         years = set(_YEAR_NAMING_A_DOCUMENT.findall(query.normalized))
         if not years:
             return ranked
-        dated = [any(y in self._titles[chunk.source] for y in years) for chunk, _ in ranked]
+        dated = [any(y in self._dated[chunk.source] for y in years) for chunk, _ in ranked]
         if not any(dated[:_YEAR_WINDOW]):
             return ranked
         first = [item for item, d in zip(ranked, dated, strict=True) if d]

@@ -107,6 +107,29 @@ def test_a_document_named_by_its_year_goes_first(tmp_path) -> None:
     assert unnamed[-1].chunk.source == "a.txt", "a year that names no document changes nothing"
 
 
+def test_a_statute_named_by_its_revision_year_goes_first(tmp_path) -> None:
+    """A statute's title holds no year: its head's dates say when it was passed and revised."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "# 中华人民共和国档案法\n\n1987年9月5日 第六届全国人民代表大会常务委员会第二十二次会议通过\n\n"
+        "2020年6月20日 第十三届全国人民代表大会常务委员会第十九次会议修订\n\n第五十三条 本法自2021年1月1日起施行。\n",
+        encoding="utf-8",
+    )
+    (corpus / "b.txt").write_text(
+        "# 中华人民共和国档案法实施条例\n\n2024年1月12日 国务院令公布\n\n"
+        "第一条 根据2020年修订的《中华人民共和国档案法》，制定本条例。\n\n第五十二条 本条例自2024年3月1日起施行。\n",
+        encoding="utf-8",
+    )
+    settings = settings_for(corpus, tmp_path / "index")
+    embedder = FakeEmbedder()
+    build_index(settings, lambda: embedder)
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None,
+                       _PrefersOtherYears())  # fmt: skip
+    hits = index.retriever.search(index.analyze("2020年修订后的档案法从什么时候起施行？"), 2, rerank=True)
+    assert hits[0].chunk.source == "a.txt"
+
+
 class _OneDocument:
     """A corpus of one loan notice: its topic words in every passage, "担保" in one."""
 

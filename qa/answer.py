@@ -233,14 +233,15 @@ class Answerer:
         if asks_for_list(query) and (lead := lead_of(first, sentences, text)):
             listed = self._with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS)
             if first in listed:  # the whole list answers, not one item
-                return listed, []
+                return listed, self._list_context(listed, sentences)
         if items := self._counted_items(query, sentences, order):
             return items, []
         heading = _HEADING.fullmatch(first.normalized.strip())
         if (is_lead(first) or heading) and (items := self._ordinal_items(first, sentences)):
             return items, []
         if is_lead(first):  # a list's lead: what answers is its items
-            return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS), []
+            listed = self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS)
+            return listed, self._list_context(listed, sentences)
         if heading:  # a heading names the topic; what follows answers
             return self._with_items(first, sentences, text, room=_MAX_ANSWER_CHARS, limit=_AFTER_HEADING), []
         best = float(scores[order[0]])
@@ -292,6 +293,12 @@ class Answerer:
                     context.append(sentence)
                     room -= length
         return context
+
+    def _list_context(self, listed: list[AnswerSentence], sentences: list[AnswerSentence]) -> list[AnswerSentence]:
+        """The sentences right before a list's lead and after its last item, in the same article, as context."""
+        room = _MAX_ANSWER_CHARS - sum(s.end - s.start for s in listed)
+        following = self._read_on(listed[-1], sentences, passages=1)[:1]
+        return self._context(listed, [*sentences, *following], room=room)
 
     def _counted_items(
         self, query: Query, sentences: list[AnswerSentence], order: np.ndarray

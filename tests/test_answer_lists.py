@@ -116,3 +116,28 @@ def _with_text(chunk: Chunk) -> Chunk:
     text = OTHER[chunk.start : chunk.end]
     return Chunk(chunk.chunk_id, chunk.source, chunk.position, chunk.title, "", chunk.start, chunk.end, text,
                  normalize_query(text))  # fmt: skip
+
+
+ARTICLE_GOES_ON = LAW.replace("\n第十五条", "\n失业人员领取失业保险金，一般应当先办理求职登记。\n第十五条")
+
+
+@pytest.mark.parametrize("read", [1, 2])  # the sentence after the list read or in the passage after those read
+def test_a_list_is_quoted_with_the_rest_of_its_article(read) -> None:
+    """A statute often qualifies its list in the article's next sentence ("…一般应当…"): quoted as context."""
+    documents = {"law.txt": Document("law.txt", "失业保险条例", ARTICLE_GOES_ON, "0")}
+    split = ARTICLE_GOES_ON.index("失业人员领取")
+
+    def chunk(position: int, start: int, end: int) -> Chunk:
+        text = ARTICLE_GOES_ON[start:end]
+        return Chunk(f"law.txt#{position}", "law.txt", position, "条例", "", start, end, text, normalize_query(text))
+
+    chunks = [chunk(0, 0, split), chunk(1, split, len(ARTICLE_GOES_ON))]
+    answerer = Answerer(
+        DocumentRetriever(chunks), ClosestEmbedder("具备下列条件"), documents, threshold=0.45, max_sentences=2
+    )
+    query = analyze("领取失业保险金需要具备哪些条件？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, [Hit(c, 2.0 - i) for i, c in enumerate(chunks[:read])])
+    for part in [*ITEMS, "一般应当先办理求职登记"]:
+        assert answer.text.count(part) == 1
+    assert "按月发放" not in answer.text  # the next article is no part of it
+    assert len(answer.citations) == 1 and all(ARTICLE_GOES_ON[c.start : c.end] == c.quote for c in answer.citations)

@@ -236,7 +236,8 @@ class Answerer:
                 return listed, self._list_context(listed, sentences)
         if items := self._counted_items(query, sentences, order):
             return items, []
-        heading = _HEADING.fullmatch(first.normalized.strip())
+        # short and unbroken, and no item of a list read ("(二)擅自超职数配备领导成员的。")
+        heading = _HEADING.fullmatch(first.normalized.strip()) and lead_of(first, sentences, text) is None
         if (is_lead(first) or heading) and (items := self._ordinal_items(first, sentences)):
             return items, []
         if is_lead(first):  # a list's lead: what answers is its items
@@ -271,7 +272,14 @@ class Answerer:
             length += sentence.end - sentence.start
         if self.max_sentences == 1:  # one sentence asked for: no context either
             return chosen, []
-        return chosen, self._context(chosen, sentences, room=_MAX_ANSWER_CHARS - length)
+        # an item means what its lead says of it ("有下列行为之一的，由…给予通报批评：…(五)擅自超职数…的；")
+        leads = self._lead_paragraph(first, sentences, text)
+        if any(s in chosen for s in leads) or length + sum(s.end - s.start for s in leads) > _MAX_ANSWER_CHARS:
+            leads = []
+        length += sum(s.end - s.start for s in leads)
+        return chosen, leads + [
+            s for s in self._context(chosen, sentences, room=_MAX_ANSWER_CHARS - length) if s not in leads
+        ]
 
     def _context(
         self, chosen: list[AnswerSentence], sentences: list[AnswerSentence], *, room: int
@@ -293,6 +301,22 @@ class Answerer:
                     context.append(sentence)
                     room -= length
         return context
+
+    def _lead_paragraph(self, item: AnswerSentence, sentences: list[AnswerSentence], text: str) -> list[AnswerSentence]:
+        """The paragraph ending in the lead of the list `item` belongs to, in order ("有下列行为之一的，由…改正；
+        情节严重的，…处分："), as read; none when `item` is no item or its lead was not read."""
+        lead = lead_of(item, sentences, text)
+        if lead is None:
+            return []
+        paragraph = [lead]
+        for sentence in sorted(sentences, key=lambda s: s.start, reverse=True):
+            earlier = paragraph[0]
+            if sentence.hit.chunk.source == item.hit.chunk.source and sentence.end <= earlier.start:
+                between = text[sentence.end : earlier.start]
+                if between.strip() or "\n" in between:
+                    break
+                paragraph.insert(0, sentence)
+        return paragraph
 
     def _list_context(self, listed: list[AnswerSentence], sentences: list[AnswerSentence]) -> list[AnswerSentence]:
         """The sentences right before a list's lead and after its last item, in the same article, as context."""

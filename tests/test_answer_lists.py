@@ -141,3 +141,24 @@ def test_a_list_is_quoted_with_the_rest_of_its_article(read) -> None:
         assert answer.text.count(part) == 1
     assert "按月发放" not in answer.text  # the next article is no part of it
     assert len(answer.citations) == 1 and all(ARTICLE_GOES_ON[c.start : c.end] == c.quote for c in answer.citations)
+
+
+SANCTIONS = (
+    "第二十六条 有下列行为之一的，由机构编制管理机关给予通报批评，并责令限期改正；情节严重的，依法给予处分：\n"
+    "(一)擅自设立、撤销行政机构的；\n"
+    "(二)擅自超职数配备领导成员的。\n"
+    "第二十七条 本条例自公布之日起施行。"
+)
+
+
+def test_an_item_is_quoted_with_the_paragraph_of_its_lead() -> None:
+    """A statute's item says what is done; its lead says what follows from it ("由…给予通报批评")."""
+    documents = {"law.txt": Document("law.txt", "编制管理条例", SANCTIONS, "0")}
+    chunk = Chunk("law.txt#0", "law.txt", 0, "条例", "", 0, len(SANCTIONS), SANCTIONS, normalize_query(SANCTIONS))
+    answerer = Answerer(DocumentRetriever([chunk]), ClosestEmbedder("(二)"), documents, threshold=0.45, max_sentences=2)
+    query = analyze("擅自超职数配备领导成员的会受到什么处理？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, [Hit(chunk, 1.0)])
+    assert answer.text.index("有下列行为之一的") < answer.text.index("给予通报批评") < answer.text.index("擅自超职数")
+    assert "擅自设立" not in answer.text  # the other items are no part of it
+    assert [SANCTIONS[c.start : c.end] for c in answer.citations] == [c.quote for c in answer.citations]
+    assert answer.citations[0].quote.startswith("第二十六条")

@@ -223,6 +223,32 @@ def test_the_cross_encoder_pairs_a_written_question_s_evidence_with_the_reranker
     assert other in again.passages[0] and not any(other in p for p in again.passages[1:])
 
 
+class _PrefersLast:
+    """A cross-encoder that prefers the passages the reranker put last: its own confusions become the negatives."""
+
+    def __init__(self, disliked: set[str]) -> None:
+        self.disliked = disliked
+
+    def scores(self, question: str, passages: list[str]) -> np.ndarray:
+        return np.asarray([0.0 if p in self.disliked else 10.0 for p in passages])
+
+
+def test_negatives_mined_with_a_cross_encoder_are_what_the_served_ranking_puts_above_the_answer(fake_index) -> None:
+    from training import cross_encoder
+
+    settings, embedder = fake_index
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None)
+    questions = [(q, s, None) for q, s in synthetic_questions(index, per_chunk=1, sentence_share=0.0, seed=1)][:12]
+    plain = list(cross_encoder.pair_groups(index, Reranker(), questions, negatives=2))
+    # the model's two best wrong passages disliked: blended in always, the next ones go above them
+    disliked = {p for g in plain for p in g.passages[1:]}
+    served = Reranker(cross_encoder=_PrefersLast(disliked), cross_margin=float("inf"), cross_weight=1.0)
+    mined = list(cross_encoder.pair_groups(index, served, questions, negatives=2))
+    assert [g.question for g in mined] == [g.question for g in plain]
+    assert any(not set(m.passages[1:]) & disliked for m in mined)  # the cross-encoder's favourites instead
+    assert all(len(set(g.passages)) == 3 for g in mined)
+
+
 def test_with_sentences_a_written_question_also_pairs_its_answer_sentence_with_the_answerer_s_best_wrong_ones(
     fake_index, tmp_path
 ) -> None:

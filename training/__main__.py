@@ -27,7 +27,7 @@ from indexer.build import build_index
 from indexer.embedders.base import Embedder
 from indexer.embedders.factory import make_embedder
 from indexer.store import IndexStore
-from qa.cross_encoder import DEFAULT_CROSS_ENCODER
+from qa.cross_encoder import DEFAULT_CROSS_ENCODER, MODEL_FILE, CrossEncoder
 from qa.loaded import LoadedIndex, open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker
 from qa.settings import QASettings
@@ -118,6 +118,11 @@ def parser() -> argparse.ArgumentParser:
         "--no-passages", dest="passages", action="store_false",
         help="with --sentences: train on the answer sentences only (a model that scores an answer's sentences)",
     )  # fmt: skip
+    cross.add_argument(
+        "--mine-with", type=Path, default=None, metavar="FOLDER",
+        help="a cross-encoder (e.g. the shipped qa/models/cross_encoder) blended into the ranking that mines the "
+        "passage negatives, as served: they are then what the served ranking puts above the answer",
+    )  # fmt: skip
     cross.add_argument("--epochs", type=float, default=1.0)
     cross.add_argument("--batch-groups", type=int, default=4)
     cross.add_argument("--learning-rate", type=float, default=3e-5)
@@ -128,10 +133,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 _WRITTEN_HELP = "questions written by reading training documents (JSONL)"
-_PASSAGE_NEGATIVES = (
-    "; hard negatives are the hybrid retrieval's and the LightGBM reranker's best passages that do not hold the answer"
-)
+
+
 _LAWS_HELP = "law documents sampled into the training corpus (less those named after an evaluated law)"
+
+
+def _passage_negatives(mined_with: Path | None) -> str:
+    digest = hashlib.sha256((mined_with / MODEL_FILE).read_bytes()).hexdigest() if mined_with else ""
+    blend = f" with the cross-encoder of {mined_with} (sha256 {digest[:12]}) blended in as served"
+    return (
+        "; hard negatives are the hybrid retrieval's and the LightGBM reranker's"
+        + (blend if mined_with else "")
+        + " best passages that do not hold the answer"
+    )
 
 
 def _at_least_one(text: str) -> int:
@@ -172,7 +186,8 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     reranker = Reranker()
     index, embedder, counts = _training_index(args, reranker if args.sentences else None, written)
     if args.people:
-        make = _pair_maker(reranker, args.negatives, passages=args.passages, sentences=args.sentences)
+        miner = Reranker(cross_encoder=CrossEncoder(args.mine_with)) if args.mine_with else reranker
+        make = _pair_maker(miner, args.negatives, passages=args.passages, sentences=args.sentences)
         groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make, index.retriever.reranker)
         questions_said = f"written by people: {args.written.name}" + (
             ", CMRC 2018 dev questions whose paragraph no eval question uses" if args.cmrc else ""
@@ -207,7 +222,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
         "data": {
             "corpus": f"{counts['laws']} documents of law_corpus_scale and {counts['reports']} State Council work "
             "reports of gov_docs that no evaluation question is about",
-            "questions": questions_said + (_PASSAGE_NEGATIVES if args.passages else ""),
+            "questions": questions_said + (_passage_negatives(args.mine_with) if args.passages else ""),
             "groups": len(groups),
         },
         "negatives_model_sha256": hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest(),

@@ -27,7 +27,9 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from qa.cross_encoder import MODEL_FILE, passage_text
+from qa.features import Candidate
 from qa.loaded import LoadedIndex
+from qa.query import Query
 from qa.rerank import Reranker
 from training.groups import labelled_candidates
 from training.questions import SyntheticQuestion
@@ -60,13 +62,23 @@ def pair_groups(
         if labelled is None:
             continue
         query, candidates, labels = labelled
-        scores = reranker.scores(query, candidates, index.retriever)
-        order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+        order = _ranked(reranker, index, query, candidates)
         positive = next(i for i in order if labels[i])
         hard = [i for i in order if not labels[i]][:negatives]
         if len(hard) == negatives:
             texts = tuple(passage_text(candidates[i].chunk) for i in (positive, *hard))
             yield PairGroup(question.question, source, texts)
+
+
+def _ranked(reranker: Reranker, index: LoadedIndex, query: Query, candidates: list[Candidate]) -> list[int]:
+    """The candidates' indices as the reranker orders them: its model alone, or, when it holds a cross-encoder, as
+    served (the cross-encoder blended into the first places where the model hesitates), so the negatives are what
+    that ranking puts above the answer."""
+    if reranker.cross_encoder is None:
+        scores = reranker.scores(query, candidates, index.retriever)
+        return sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    position = {c.chunk.chunk_id: i for i, c in enumerate(candidates)}
+    return [position[chunk.chunk_id] for chunk, _ in reranker.rerank(query, candidates, index.retriever)]
 
 
 def sentence_pair_groups(

@@ -63,6 +63,12 @@ _ITEM_OPENING = 2  # the first item is one of the first this many sentences afte
 _ITEM_PASSAGES = 8  # passages read on after the heading's for its items
 # The start of another article, section or chapter ("第十条", "第三章", "## 第二节")
 _NEW_PART = re.compile(r"\s*(?:#|第[一二三四五六七八九十百千零〇\d]+[条章节编])")
+# "…从什么时候开始施行": a statute says when it takes effect in an article (usually its last) and in its header
+_ASKS_COMMENCEMENT = re.compile(r"(?:什么时候|何时|哪一天|哪天|哪日|几月几日|啥时候)[^,?。]{0,6}(?:施行|生效)")
+_COMMENCEMENT = {
+    "article": re.compile(r"自[^,;。]{0,30}?起(?:施行|生效)"),
+    "header": re.compile(r"^\s*(?:19|20)\d\d年\d{1,2}月\d{1,2}日\s*(?:施行|生效)"),
+}
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
 # question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
 _SENTENCE_COSINE_WEIGHT = 0.45
@@ -194,6 +200,8 @@ class Answerer:
         if by_place := self._by_place(query, hits):  # each place's answer from its own report's passages
             picked = [self._pick_sentences(query, passages) for passages in by_place]
             chosen, context = [s for c, _ in picked for s in c], [s for _, c in picked for s in c]
+        elif query.asks < 2 and _ASKS_COMMENCEMENT.search(query.normalized) and (stated := self._commencement(hits[0])):
+            chosen, context = [stated], []
         else:
             chosen, context = self._pick_sentences(query, hits[:PASSAGES_READ])
         # nothing to quote; or a how-many question's passages state some figure, but the sentences that answer it
@@ -202,6 +210,19 @@ class Answerer:
             return Answer(query.text, False, refusal(query.text), [], hits)
         text, citations = _compose(chosen + context, self.documents, language(query.text))
         return Answer(query.text, True, text, citations, hits)
+
+    def _commencement(self, hit: Hit) -> AnswerSentence | None:
+        """The sentence of the hit's document that says when it takes effect: its article ("本条例自2020年1月1日起
+        施行", usually the last), else its header line ("2020年1月1日 施行"); None when it states neither."""
+        found: dict[str, AnswerSentence] = {}
+        for chunk in reversed(self.retriever.chunks_of(hit.chunk.source)):
+            for sentence in _sentences_of(0, Hit(chunk, hit.score)):
+                for form, pattern in _COMMENCEMENT.items():
+                    if pattern.search(sentence.normalized):
+                        found.setdefault(form, sentence)
+            if "article" in found:
+                return found["article"]
+        return found.get("header")
 
     def _by_place(self, query: Query, hits: list[Hit]) -> list[list[Hit]]:
         """For a question naming two or more places ("东阿县和郓城县各印发了多少份…"), the top passages of each

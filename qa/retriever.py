@@ -202,6 +202,10 @@ class Retriever:
         rows = self._rows_by_source[chunk.source]  # a document's rows, in position order
         return self.store.chunks[rows[chunk.position + 1]] if chunk.position + 1 < len(rows) else None
 
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """A document's chunks, in position order."""
+        return [self.store.chunks[row] for row in self._rows_by_source[source]]
+
     def document_text(self, source: str) -> str:
         """The normalised text of a document's chunks, joined."""
         return self._document_text[source]

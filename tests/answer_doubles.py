@@ -29,3 +29,6 @@ class DocumentRetriever:
 
     def next_chunk(self, chunk: Chunk) -> Chunk | None:
         return next((c for c in self.chunks if c.position == chunk.position + 1), None)
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        return sorted((c for c in self.chunks if c.source == source), key=lambda c: c.position)

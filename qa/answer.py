@@ -63,12 +63,17 @@ _ITEM_OPENING = 2  # the first item is one of the first this many sentences afte
 _ITEM_PASSAGES = 8  # passages read on after the heading's for its items
 # The start of another article, section or chapter ("第十条", "第三章", "## 第二节")
 _NEW_PART = re.compile(r"\s*(?:#|第[一二三四五六七八九十百千零〇\d]+[条章节编])")
-# "…从什么时候开始施行": a statute says when it takes effect in an article (usually its last) and in its header
-_ASKS_COMMENCEMENT = re.compile(r"(?:什么时候|何时|哪一天|哪天|哪日|几月几日|啥时候)[^,?。]{0,6}(?:施行|生效)")
-_COMMENCEMENT = {
-    "article": re.compile(r"自[^,;。]{0,30}?起(?:施行|生效)"),
-    "header": re.compile(r"^\s*(?:19|20)\d\d年\d{1,2}月\d{1,2}日\s*(?:施行|生效)"),
-}
+# "国歌法是从哪一天开始施行的": a statute (named just before) asked when it takes effect; it says so in an
+# article (usually its last) and in its header. Not "政务处分决定什么时候生效" (a provision of it), nor 停止施行.
+_ASKS_COMMENCEMENT = re.compile(
+    r"(?:法|条例|规定|办法|细则|规则|》)[^,?。]{0,4}(?:什么时候|何时|哪一天|哪天|哪日|几月几日|啥时候)"
+    r"(?:开始|起)?(?:施行|生效)"
+)
+_COMMENCEMENT_ARTICLE = re.compile(
+    r"本(?:法|条例|规定|办法|细则|规则|决定)[^,;。]{0,10}?自[^,;。]{0,30}?起(?:施行|生效)"
+)
+_COMMENCEMENT_HEADER = re.compile(r"(?m)^\s*(?:19|20)\d\d年\d{1,2}月\d{1,2}日\s*(?:施行|生效)")
+_HEADER_CHUNKS = 2  # a statute's header lines are in its first passages
 # A sentence's score: its cosine to the question (min-max over the candidates), the IDF share of the
 # question's tokens it holds, and a prior for the rank of its passage (1 / (1 + rank)).
 _SENTENCE_COSINE_WEIGHT = 0.45
@@ -212,17 +217,17 @@ class Answerer:
         return Answer(query.text, True, text, citations, hits)
 
     def _commencement(self, hit: Hit) -> AnswerSentence | None:
-        """The sentence of the hit's document that says when it takes effect: its article ("本条例自2020年1月1日起
-        施行", usually the last), else its header line ("2020年1月1日 施行"); None when it states neither."""
-        found: dict[str, AnswerSentence] = {}
-        for chunk in reversed(self.retriever.chunks_of(hit.chunk.source)):
-            for sentence in _sentences_of(0, Hit(chunk, hit.score)):
-                for form, pattern in _COMMENCEMENT.items():
-                    if pattern.search(sentence.normalized):
-                        found.setdefault(form, sentence)
-            if "article" in found:
-                return found["article"]
-        return found.get("header")
+        """The sentence of the hit's document that says when it takes effect: the last that says "本条例自…起施行",
+        else its header line ("2020年1月1日 施行"); None when it states neither. Only a passage that holds one
+        is split into sentences."""
+        chunks = self.retriever.chunks_of(hit.chunk.source)
+        searched = [(c, _COMMENCEMENT_ARTICLE) for c in reversed(chunks)]
+        for chunk, pattern in searched + [(c, _COMMENCEMENT_HEADER) for c in chunks[:_HEADER_CHUNKS]]:
+            if pattern.search(chunk.normalized):
+                stating = [s for s in _sentences_of(0, Hit(chunk, hit.score)) if pattern.search(s.normalized)]
+                if stating:
+                    return stating[-1] if pattern is _COMMENCEMENT_ARTICLE else stating[0]
+        return None
 
     def _by_place(self, query: Query, hits: list[Hit]) -> list[list[Hit]]:
         """For a question naming two or more places ("东阿县和郓城县各印发了多少份…"), the top passages of each
@@ -251,14 +256,15 @@ class Answerer:
         order = np.argsort(-scores, kind="stable")
         first = sentences[int(order[0])]
         text = self.documents[first.hit.chunk.source].text
-        if asks_for_list(query) and (lead := lead_of(first, sentences, text)):
+        first_lead = lead_of(first, sentences, text)
+        if asks_for_list(query) and (lead := first_lead):
             listed = self._with_items(lead, sentences, text, room=_MAX_ANSWER_CHARS)
             if first in listed:  # the whole list answers, not one item
                 return listed, self._list_context(listed, sentences)
         if items := self._counted_items(query, sentences, order):
             return items, []
         # short and unbroken, and no item of a list read ("(二)擅自超职数配备领导成员的。")
-        heading = _HEADING.fullmatch(first.normalized.strip()) and lead_of(first, sentences, text) is None
+        heading = bool(_HEADING.fullmatch(first.normalized.strip())) and first_lead is None
         if (is_lead(first) or heading) and (items := self._ordinal_items(first, sentences)):
             return items, []
         if is_lead(first):  # a list's lead: what answers is its items
@@ -294,7 +300,7 @@ class Answerer:
         if self.max_sentences == 1:  # one sentence asked for: no context either
             return chosen, []
         # an item means what its lead says of it ("有下列行为之一的，由…给予通报批评：…(五)擅自超职数…的；")
-        leads = self._lead_paragraph(first, sentences, text)
+        leads = self._lead_paragraph(first, first_lead, sentences, text)
         if any(s in chosen for s in leads) or length + sum(s.end - s.start for s in leads) > _MAX_ANSWER_CHARS:
             leads = []
         length += sum(s.end - s.start for s in leads)
@@ -323,15 +329,18 @@ class Answerer:
                     room -= length
         return context
 
-    def _lead_paragraph(self, item: AnswerSentence, sentences: list[AnswerSentence], text: str) -> list[AnswerSentence]:
-        """The paragraph ending in the lead of the list `item` belongs to, in order ("有下列行为之一的，由…改正；
-        情节严重的，…处分："), as read; none when `item` is no item or its lead was not read."""
-        lead = lead_of(item, sentences, text)
+    def _lead_paragraph(
+        self, item: AnswerSentence, lead: AnswerSentence | None, sentences: list[AnswerSentence], text: str
+    ) -> list[AnswerSentence]:
+        """The paragraph ending in `lead`, the lead of the list `item` belongs to, in order ("有下列行为之一的，由…
+        改正；情节严重的，…处分："), as read and within its article; none without a lead."""
         if lead is None:
             return []
         paragraph = [lead]
         for sentence in sorted(sentences, key=lambda s: s.start, reverse=True):
             earlier = paragraph[0]
+            if _NEW_PART.match(earlier.normalized):  # the paragraph opens its article: no earlier one
+                break
             if sentence.hit.chunk.source == item.hit.chunk.source and sentence.end <= earlier.start:
                 between = text[sentence.end : earlier.start]
                 if between.strip() or "\n" in between:

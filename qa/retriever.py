@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,6 +45,7 @@ _YEAR_NAMING_A_DOCUMENT = re.compile(r"((?:19|20)\d\d)年[^，。？?]{0,6}?(?:�
 _YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
 _DATED_HEAD = 200  # characters of a document's start that state its dates
 _FULL_DATE = re.compile(r"(?:19|20)\d\d年\d{1,2}月\d{1,2}日")
+_NAMED_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # a year in a file name, not the digits of an id ("law02019")
 # BM25 runs here while the request's own thread embeds the question and searches the vectors.
 _LEXICAL_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical")
 
@@ -90,7 +92,13 @@ class Retriever:
         # and the full dates of its head (a statute's enactment and revisions, a report's delivery; not the
         # "2021年工作回顾" of the next year's report)
         self._dated = {
-            source: " ".join((title, source, *_FULL_DATE.findall(self._document_text.get(source, "")[:_DATED_HEAD])))
+            source: " ".join(
+                (
+                    title,
+                    *_NAMED_YEAR.findall(PurePath(source).name),
+                    *_FULL_DATE.findall(self._document_text.get(source, "")[:_DATED_HEAD]),
+                )
+            )
             for source, title in self._titles.items()
         }
         self._occurrences = lru_cache(maxsize=65536)(lambda source, term: self._document_text[source].count(term))

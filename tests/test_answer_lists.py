@@ -21,8 +21,8 @@ SPLIT = LAW.index("  (二)")  # the first passage ends after item (一); the sec
 ITEMS = ["具备下列条件的失业人员", "缴费满1年的", "非因本人意愿中断就业的", "已办理失业登记"]
 
 
-def _chunk(position: int, start: int, end: int) -> Chunk:
-    text = LAW[start:end]
+def _chunk(position: int, start: int, end: int, law: str = LAW) -> Chunk:
+    text = law[start:end]
     return Chunk(f"law.txt#{position}", "law.txt", position, "条例", "", start, end, text, normalize_query(text))
 
 
@@ -126,12 +126,7 @@ def test_a_list_is_quoted_with_the_rest_of_its_article(read) -> None:
     """A statute often qualifies its list in the article's next sentence ("…一般应当…"): quoted as context."""
     documents = {"law.txt": Document("law.txt", "失业保险条例", ARTICLE_GOES_ON, "0")}
     split = ARTICLE_GOES_ON.index("失业人员领取")
-
-    def chunk(position: int, start: int, end: int) -> Chunk:
-        text = ARTICLE_GOES_ON[start:end]
-        return Chunk(f"law.txt#{position}", "law.txt", position, "条例", "", start, end, text, normalize_query(text))
-
-    chunks = [chunk(0, 0, split), chunk(1, split, len(ARTICLE_GOES_ON))]
+    chunks = [_chunk(0, 0, split, ARTICLE_GOES_ON), _chunk(1, split, len(ARTICLE_GOES_ON), ARTICLE_GOES_ON)]
     answerer = Answerer(
         DocumentRetriever(chunks), ClosestEmbedder("具备下列条件"), documents, threshold=0.45, max_sentences=2
     )
@@ -154,7 +149,7 @@ SANCTIONS = (
 def test_an_item_is_quoted_with_the_paragraph_of_its_lead() -> None:
     """A statute's item says what is done; its lead says what follows from it ("由…给予通报批评")."""
     documents = {"law.txt": Document("law.txt", "编制管理条例", SANCTIONS, "0")}
-    chunk = Chunk("law.txt#0", "law.txt", 0, "条例", "", 0, len(SANCTIONS), SANCTIONS, normalize_query(SANCTIONS))
+    chunk = _chunk(0, 0, len(SANCTIONS), SANCTIONS)
     answerer = Answerer(DocumentRetriever([chunk]), ClosestEmbedder("(二)"), documents, threshold=0.45, max_sentences=2)
     query = analyze("擅自超职数配备领导成员的会受到什么处理？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     answer = answerer._extractive(query, [Hit(chunk, 1.0)])
@@ -162,3 +157,14 @@ def test_an_item_is_quoted_with_the_paragraph_of_its_lead() -> None:
     assert "擅自设立" not in answer.text  # the other items are no part of it
     assert [SANCTIONS[c.start : c.end] for c in answer.citations] == [c.quote for c in answer.citations]
     assert answer.citations[0].quote.startswith("第二十六条")
+
+
+def test_the_lead_s_paragraph_does_not_reach_into_the_article_before() -> None:
+    """Articles that run on without a line break: the paragraph stops where the lead's article starts."""
+    law = "第二十五条 机构编制管理机关应当接受社会监督。" + SANCTIONS
+    documents = {"law.txt": Document("law.txt", "编制管理条例", law, "0")}
+    chunk = _chunk(0, 0, len(law), law)
+    answerer = Answerer(DocumentRetriever([chunk]), ClosestEmbedder("(二)"), documents, threshold=0.45, max_sentences=2)
+    query = analyze("擅自超职数配备领导成员的会受到什么处理？", lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
+    answer = answerer._extractive(query, [Hit(chunk, 1.0)])
+    assert "给予通报批评" in answer.text and "第二十五条" not in answer.text

@@ -130,6 +130,36 @@ def test_a_statute_named_by_its_revision_year_goes_first(tmp_path) -> None:
     assert hits[0].chunk.source == "a.txt"
 
 
+class _PrefersOthers(Reranker):
+    """The shipped model, then the named document put last."""
+
+    def __init__(self, named: str) -> None:
+        super().__init__()
+        self.named = named
+
+    def rerank(self, query, candidates, corpus):
+        ranked = super().rerank(query, candidates, corpus)
+        ordered = sorted(ranked, key=lambda item: item[0].source == self.named)
+        return [(chunk, score) for (chunk, _), (_, score) in zip(ordered, ranked, strict=True)]
+
+
+def test_a_year_in_a_file_name_dates_the_document_but_digits_of_an_id_do_not(tmp_path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    named = "档案法(2020-06-20).txt"
+    (corpus / named).write_text("# 中华人民共和国档案法\n\n第五十三条 本法自2021年1月1日起施行。\n", encoding="utf-8")
+    (corpus / "law_law02020.txt").write_text(
+        "# 中华人民共和国档案法实施条例\n\n第五十二条 本条例自2024年3月1日起施行。\n", encoding="utf-8"
+    )
+    settings = settings_for(corpus, tmp_path / "index")
+    embedder = FakeEmbedder()
+    build_index(settings, lambda: embedder)
+    index = open_index(IndexStore.load(settings.index_dir), embedder, QASettings(**settings.model_dump()), None,
+                       _PrefersOthers(named))  # fmt: skip
+    hits = index.retriever.search(index.analyze("2020年修订后的档案法从什么时候起施行？"), 2, rerank=True)
+    assert hits[0].chunk.source == named
+
+
 class _OneDocument:
     """A corpus of one loan notice: its topic words in every passage, "担保" in one."""
 

@@ -133,18 +133,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 _WRITTEN_HELP = "questions written by reading training documents (JSONL)"
-
-
 _LAWS_HELP = "law documents sampled into the training corpus (less those named after an evaluated law)"
 
 
 def _passage_negatives(mined_with: Path | None) -> str:
-    digest = hashlib.sha256((mined_with / MODEL_FILE).read_bytes()).hexdigest() if mined_with else ""
-    blend = f" with the cross-encoder of {mined_with} (sha256 {digest[:12]}) blended in as served"
+    """The card's account of where the passage negatives came from."""
+    blend = ""
+    if mined_with:
+        digest = hashlib.sha256((mined_with / MODEL_FILE).read_bytes()).hexdigest()
+        blend = f" with the cross-encoder of {mined_with} (sha256 {digest[:12]}) blended in as served"
     return (
-        "; hard negatives are the hybrid retrieval's and the LightGBM reranker's"
-        + (blend if mined_with else "")
-        + " best passages that do not hold the answer"
+        f"; hard negatives are the hybrid retrieval's and the LightGBM reranker's{blend} best passages that do not "
+        "hold the answer"
     )
 
 
@@ -185,8 +185,8 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     # answer sentences are those of the LightGBM-reranked search (no cross-encoder), scored by the answerer
     reranker = Reranker()
     index, embedder, counts = _training_index(args, reranker if args.sentences else None, written)
+    miner = Reranker(cross_encoder=CrossEncoder(args.mine_with)) if args.mine_with else reranker
     if args.people:
-        miner = Reranker(cross_encoder=CrossEncoder(args.mine_with)) if args.mine_with else reranker
         make = _pair_maker(miner, args.negatives, passages=args.passages, sentences=args.sentences)
         groups = _with_cmrc(args, embedder, _written_groups(index, written, make), make, index.retriever.reranker)
         questions_said = f"written by people: {args.written.name}" + (
@@ -201,7 +201,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
         questions = list(synthetic_questions(index, per_chunk=2, sentence_share=0.3, seed=args.seed))
         random.Random(args.seed).shuffle(questions)
         made = [(question, source, None) for question, source in questions[: args.questions]]
-        groups = list(cross_encoder.pair_groups(index, reranker, made, negatives=args.negatives))
+        groups = list(cross_encoder.pair_groups(index, miner, made, negatives=args.negatives))
         questions_said = "synthetic, rule-made from the corpus text (training/questions.py)"
     train_groups, held_out = split_by_document(groups, 0.1, args.seed)
     print(f"{len(train_groups)} training groups, {len(held_out)} held out", file=sys.stderr)

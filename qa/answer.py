@@ -221,8 +221,8 @@ class Answerer:
         else its header line ("2020年1月1日 施行"); None when it states neither. Only a passage that holds one
         is split into sentences."""
         chunks = self.retriever.chunks_of(hit.chunk.source)
-        searched = [(c, _COMMENCEMENT_ARTICLE) for c in reversed(chunks)]
-        for chunk, pattern in searched + [(c, _COMMENCEMENT_HEADER) for c in chunks[:_HEADER_CHUNKS]]:
+        articles = [(c, _COMMENCEMENT_ARTICLE) for c in reversed(chunks)]
+        for chunk, pattern in articles + [(c, _COMMENCEMENT_HEADER) for c in chunks[:_HEADER_CHUNKS]]:
             if pattern.search(chunk.normalized):
                 stating = [s for s in _sentences_of(0, Hit(chunk, hit.score)) if pattern.search(s.normalized)]
                 if stating:
@@ -301,9 +301,10 @@ class Answerer:
             return chosen, []
         # an item means what its lead says of it ("有下列行为之一的，由…给予通报批评：…(五)擅自超职数…的；")
         leads = self._lead_paragraph(first, first_lead, sentences, text)
-        if any(s in chosen for s in leads) or length + sum(s.end - s.start for s in leads) > _MAX_ANSWER_CHARS:
-            leads = []
-        length += sum(s.end - s.start for s in leads)
+        lead_length = sum(s.end - s.start for s in leads)
+        if any(s in chosen for s in leads) or length + lead_length > _MAX_ANSWER_CHARS:
+            leads, lead_length = [], 0
+        length += lead_length
         return chosen, leads + [
             s for s in self._context(chosen, sentences, room=_MAX_ANSWER_CHARS - length) if s not in leads
         ]

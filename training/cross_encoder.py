@@ -71,12 +71,8 @@ def pair_groups(
 
 
 def _ranked(reranker: Reranker, index: LoadedIndex, query: Query, candidates: list[Candidate]) -> list[int]:
-    """The candidates' indices as the reranker orders them: its model alone, or, when it holds a cross-encoder, as
-    served (the cross-encoder blended into the first places where the model hesitates), so the negatives are what
-    that ranking puts above the answer."""
-    if reranker.cross_encoder is None:
-        scores = reranker.scores(query, candidates, index.retriever)
-        return sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    """The candidates' indices as the reranker orders them when serving (with a cross-encoder, blended into the
+    first places where the model hesitates), so the negatives are what that ranking puts above the answer."""
     position = {c.chunk.chunk_id: i for i, c in enumerate(candidates)}
     return [position[chunk.chunk_id] for chunk, _ in reranker.rerank(query, candidates, index.retriever)]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +25,38 @@ DEFAULT_CROSS_ENCODER = Path(__file__).with_name("models") / "cross_encoder"
 _QUESTION_CHARS = 96  # a longer question is cut: the passage must keep most of the window
 
 
-def passage_text(chunk: Chunk) -> str:
-    """What the cross-encoder reads of a chunk: its document title, section and text (normalised)."""
-    return "｜".join(part for part in (chunk.title, chunk.section, chunk.normalized) if part)
+_SENTENCE_START = re.compile(r"(?<=[。；;！!？?\n])")
+
+
+def passage_text(chunk: Chunk, weights: Mapping[str, float] | None = None, room: int | None = None) -> str:
+    """What the cross-encoder reads of a chunk: its document title, section and text (normalised). Given the
+    question's words with their weights and the characters the model has room for, a text too long for them is
+    cut to the run of whole sentences that holds the most of the question's weight (the earliest of equals), not
+    to its head: the passage's end is where the answer often is, and the head is what every passage of a
+    section shares."""
+    head = "｜".join(part for part in (chunk.title, chunk.section) if part)
+    text = chunk.normalized
+    if weights and room is not None and len(head) + 1 + len(text) > room:
+        text = _best_window(text, weights, max(room - len(head) - 1, 1))
+    return "｜".join(part for part in (head, text) if part)
+
+
+def passage_room(tokenizer: Tokenizer, max_length: int, question: str) -> int:
+    """About how many characters of passage a model of `max_length` tokens reads beside the question (one token
+    a character for Chinese text, a little more for figures and Latin words; three special tokens)."""
+    return max_length - 3 - len(tokenizer.encode(question[:_QUESTION_CHARS], add_special_tokens=False).ids)
+
+
+def _best_window(text: str, weights: Mapping[str, float], width: int) -> str:
+    """The `width` characters of `text` from the sentence start that covers the most of `weights`."""
+    starts = [0] + [m.start() for m in _SENTENCE_START.finditer(text) if 0 < m.start() < len(text)]
+    best, best_weight = 0, -1.0
+    for start in starts:
+        window = text[start : start + width]
+        held = sum(w for term, w in weights.items() if term in window)
+        if held > best_weight:
+            best, best_weight = start, held
+    return text[best : best + width]
 
 
 class CrossEncoderUnavailable(RuntimeError):
@@ -71,6 +102,10 @@ class CrossEncoder:
             ) from exc
         self._tokenizer.enable_truncation(self.max_length, strategy="only_second")
         self._tokenizer.enable_padding()
+
+    def room(self, question: str) -> int:
+        """About how many characters of passage the model reads beside the question."""
+        return passage_room(self._tokenizer, self.max_length, question)
 
     def scores(self, question: str, passages: list[str]) -> np.ndarray:
         """One logit per passage (higher is more relevant)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from indexer.datatypes import Chunk
 from qa.cross_encoder import CrossEncoder, passage_text
-from qa.features import FEATURES, Candidate, Corpus, features
+from qa.features import FEATURES, Candidate, Corpus, features, question_terms
 from qa.fusion import min_max
 from qa.query import Query
 from qa.settings import (
@@ -115,17 +115,22 @@ class Reranker:
         ranked = [(top[i].chunk, float(scores[i])) for i in order]
         # a clear first needs no second opinion: the cross-encoder's ~100 ms is paid where the model hesitates
         if self.cross_encoder is not None and len(ranked) > 1 and ranked[0][1] - ranked[1][1] < self.cross_margin:
-            ranked = self._cross_encoded(query, ranked)
+            ranked = self._cross_encoded(query, ranked, corpus)
         floor = min((s for _, s in ranked), default=0.0)
         return ranked + [(c.chunk, floor - 1.0 - i * 1e-3) for i, c in enumerate(rest)]
 
-    def _cross_encoded(self, query: Query, ranked: list[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
+    def _cross_encoded(
+        self, query: Query, ranked: list[tuple[Chunk, float]], corpus: Corpus
+    ) -> list[tuple[Chunk, float]]:
         """The first `cross_depth` reordered by z-scored model scores blended with the cross-encoder's;
         they keep the same set of scores (reassigned in the new order), so scores fall with rank."""
         assert self.cross_encoder is not None
         head, tail = ranked[: self.cross_depth], ranked[self.cross_depth :]
         first = np.asarray([s for _, s in head])
-        second = self.cross_encoder.scores(query.normalized, [passage_text(c) for c, _ in head])
+        terms, weights = question_terms(query, corpus)
+        asked = dict(zip(terms, weights.tolist(), strict=True))
+        room = self.cross_encoder.room(query.normalized)
+        second = self.cross_encoder.scores(query.normalized, [passage_text(c, asked, room) for c, _ in head])
         blended = (1 - self.cross_weight) * _z(first) + self.cross_weight * _z(second)
         order = sorted(range(len(head)), key=lambda i: (-blended[i], i))
         return [(head[i][0], float(score)) for i, score in zip(order, first, strict=True)] + tail

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from indexer.build import build_index
+from indexer.datatypes import Chunk
 from indexer.store import IndexStore
 from qa import cross_encoder
-from qa.cross_encoder import DEFAULT_CROSS_ENCODER, MODEL_FILE, CrossEncoder, CrossEncoderUnavailable
+from qa.cross_encoder import DEFAULT_CROSS_ENCODER, MODEL_FILE, CrossEncoder, CrossEncoderUnavailable, passage_text
 from qa.features import FEATURES
 from qa.loaded import open_index
 from qa.rerank import DEFAULT_MODEL, DEFAULT_SENTENCE_MODEL, Reranker, model_card
@@ -243,9 +244,36 @@ class _ReversingCrossEncoder(CrossEncoder):
     def __init__(self) -> None:
         self.calls = 0
 
+    def room(self, question: str) -> int:
+        return 1_000
+
     def scores(self, question: str, passages: list[str]) -> np.ndarray:
         self.calls += 1
         return np.arange(len(passages), dtype=np.float64)
+
+
+_ARTICLE = Chunk(
+    chunk_id="a.txt#3", source="a.txt", position=3, start=0, end=60, title="就业促进条例", section="第三章 扶持",
+    text="", normalized="本市对创业者给予扶持。扶持资金由财政安排。创业贷款纯信用，不需要任何抵押或担保。",
+)  # fmt: skip
+
+
+def test_the_cross_encoder_reads_the_sentences_holding_the_question_when_the_passage_is_too_long() -> None:
+    asked = {"担保": 5.0, "创业": 1.0}
+    whole = passage_text(_ARTICLE, asked, room=200)
+    assert whole == "就业促进条例｜第三章 扶持｜" + _ARTICLE.normalized, "a passage that fits is read whole"
+    assert passage_text(_ARTICLE) == whole, "no question: the whole passage (the model's own cut)"
+    cut = passage_text(_ARTICLE, asked, room=40)
+    rarest = "就业促进条例｜第三章 扶持｜创业贷款纯信用，不需要任何抵押或担保。"
+    assert cut == rarest, "from the sentence holding the question's rarest word"
+    tied = passage_text(_ARTICLE, {"扶持": 1.0}, room=30)
+    assert tied == ("就业促进条例｜第三章 扶持｜" + _ARTICLE.normalized)[:30], "of equals, the earliest"
+
+
+def test_the_cross_encoder_has_room_for_the_passage_beside_the_question() -> None:
+    model = CrossEncoder(DEFAULT_CROSS_ENCODER, threads=1)
+    assert model.room("担保") == model.max_length - 3 - 2
+    assert model.room("问" * 500) == model.max_length - 3 - 96, "a long question is cut first"
 
 
 def test_the_cross_encoder_is_asked_only_when_the_model_hesitates(fake_index) -> None:

@@ -19,18 +19,21 @@ import random
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
+from tokenizers import Tokenizer
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from qa.cross_encoder import MODEL_FILE, passage_text
-from qa.features import Candidate
+from qa.cross_encoder import MODEL_FILE, passage_room, passage_text
+from qa.features import Candidate, question_terms
 from qa.loaded import LoadedIndex
 from qa.query import Query
 from qa.rerank import Reranker
+from qa.settings import QASettings
 from training.groups import labelled_candidates
 from training.questions import SyntheticQuestion
 from training.sentences import PASSAGES, answer_labels, within_answer
@@ -56,7 +59,8 @@ def pair_groups(
     negatives: int,
 ) -> Iterator[PairGroup]:
     """One group per (question, its document, its answers) whose answer the retrieval found: the best-ranked
-    positive and the `negatives` best-ranked passages that do not hold the answer."""
+    positive and the `negatives` best-ranked passages that do not hold the answer, each cut as the service cuts a
+    passage too long for the model: to the sentences holding the most of the question's words."""
     for question, source, answers in questions:
         labelled = labelled_candidates(index, question, source, answers)
         if labelled is None:
@@ -66,8 +70,17 @@ def pair_groups(
         positive = next(i for i in order if labels[i])
         hard = [i for i in order if not labels[i]][:negatives]
         if len(hard) == negatives:
-            texts = tuple(passage_text(candidates[i].chunk) for i in (positive, *hard))
+            terms, weights = question_terms(query, index.retriever)
+            asked = dict(zip(terms, weights.tolist(), strict=True))
+            room = passage_room(base_tokenizer(), MAX_LENGTH, query.normalized)
+            texts = tuple(passage_text(candidates[i].chunk, asked, room) for i in (positive, *hard))
             yield PairGroup(question.question, source, texts)
+
+
+@cache
+def base_tokenizer() -> Tokenizer:
+    """The tokenizer of the model fine-tuned (the cross-encoder keeps it)."""
+    return Tokenizer.from_file(str(Path(QASettings().embedding_model) / "tokenizer.json"))
 
 
 def _ranked(reranker: Reranker, index: LoadedIndex, query: Query, candidates: list[Candidate]) -> list[int]:

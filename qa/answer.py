@@ -55,10 +55,12 @@ _AFTER_HEADING = 2  # sentences taken after a heading
 # Items told by ordinals, each a paragraph ("一是坚持目标导向。…二是…"): the answer quotes each one's first sentence.
 _ORDINALS = "一二三四五六七八九十"
 _ORDINAL_ITEM = re.compile(f"[{_ORDINALS}]是")
-# A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted.
+# A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted (not
+# an ordinal, "第三个", nor the end of a larger number, "二十大报告").
 _COUNTED = re.compile(
-    r"(?<!第)([两二三四五六七八九十])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
+    r"(?<![第一二三四五六七八九十])([两二三四五六七八九十])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
 )
+_SECTION_NUMBER = re.compile(f"[{_ORDINALS}]+、")  # "三、", "十二、": a numbered section's heading
 _ITEM_OPENING = 2  # the first item is one of the first this many sentences after its heading
 _ITEM_PASSAGES = 8  # passages read on after the heading's for its items
 # The start of another article, section or chapter ("第十条", "第三章", "## 第二节")
@@ -359,17 +361,34 @@ class Answerer:
         self, query: Query, sentences: list[AnswerSentence], order: np.ndarray
     ) -> list[AnswerSentence] | None:
         """For a question asking for a counted set ("三个导向是什么"), the best-scored sentence read that names it
-        ("二、突出“三个导向”，…") and is followed by its ordinal items, with their first sentences; else None."""
+        ("二、突出“三个导向”，…") and is followed by its ordinal items, with their first sentences; when no sentence
+        read names it, the numbered sections' headings of a document made of that many; else None."""
         counted = _COUNTED.search(query.normalized)
         if counted is None:
             return None
-        numeral = counted.group(1).replace("两", "二")
-        for i in order:
-            sentence = sentences[int(i)]
-            if counted.group() in sentence.normalized:
-                if items := self._ordinal_items(sentence, sentences, asked=_ORDINALS.index(numeral) + 1):
-                    return items
-        return None
+        asked = _ORDINALS.index(counted.group(1).replace("两", "二")) + 1
+        naming = [sentences[int(i)] for i in order if counted.group() in sentences[int(i)].normalized]
+        for sentence in naming:
+            if items := self._ordinal_items(sentence, sentences, asked=asked):
+                return items
+        # a set the text never names ("三个部分") is the document's own parts
+        return None if naming else self._section_headings(sentences[int(order[0])], asked)
+
+    def _section_headings(self, best: AnswerSentence, asked: int) -> list[AnswerSentence] | None:
+        """The heading lines of the best sentence's document when it is made of exactly `asked` numbered sections
+        ("一、…", "二、…", "三、…"): what a speech's or report's counted parts are when no "一是…" items name them
+        ("发言分为哪三个部分"); None when it has another number of them."""
+        headings: list[AnswerSentence] = []
+        for chunk in self.retriever.chunks_of(best.hit.chunk.source):
+            opening = next(iter(_sentences_of(best.hit_rank, Hit(chunk, best.hit.score))), None)
+            if opening is None or headings and opening.start <= headings[-1].start:
+                continue  # no sentence, or the heading's passage went on in this one
+            if _SECTION_NUMBER.match(opening.normalized.lstrip()):
+                headings.append(opening)
+        if len(headings) != asked:
+            return None
+        in_order = all(h.normalized.lstrip().startswith(_ORDINALS[i] + "、") for i, h in enumerate(headings))
+        return headings if in_order else None
 
     def _ordinal_items(
         self, heading: AnswerSentence, sentences: list[AnswerSentence], *, asked: int = len(_ORDINALS)

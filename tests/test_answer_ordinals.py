@@ -26,19 +26,19 @@ REPORT = (
 LINES = REPORT.splitlines(keepends=True)
 
 
-def _chunks() -> list[Chunk]:
+def _chunks(text: str = REPORT) -> list[Chunk]:
     """One passage a line, as a short-passage index would hold them."""
     chunks, start = [], 0
-    for position, line in enumerate(LINES):
+    for position, line in enumerate(text.splitlines(keepends=True)):
         end = start + len(line)
         chunks.append(Chunk(f"r.txt#{position}", "r.txt", position, "", "", start, end, line, normalize_query(line)))
         start = end
     return chunks
 
 
-def _answer(question: str, closest: str, read: list[int]):
-    chunks = _chunks()
-    documents = {"r.txt": Document("r.txt", "崇川区委编办工作总结", REPORT, "0")}
+def _answer(question: str, closest: str, read: list[int], text: str = REPORT):
+    chunks = _chunks(text)
+    documents = {"r.txt": Document("r.txt", "崇川区委编办工作总结", text, "0")}
     answerer = Answerer(DocumentRetriever(chunks), ClosestEmbedder(closest), documents, threshold=0.45, max_sentences=2)
     query = analyze(question, lambda text: np.asarray([1.0, 0.0], dtype=np.float32))
     return answerer._extractive(query, [Hit(chunks[i], 1.0 / (1 + rank)) for rank, i in enumerate(read)])
@@ -95,9 +95,29 @@ def test_no_more_items_are_quoted_than_the_question_counts() -> None:
 
 def test_an_ordinal_number_is_no_counted_set() -> None:
     assert _COUNTED.search("第三个五年计划是什么？") is None
+    assert _COUNTED.search("二十大报告提到，经济总量占多少？") is None, "the end of a larger number counts nothing"
     assert _COUNTED.search("三个导向是什么？").group() == "三个导向"
 
 
 def test_a_question_asking_no_counted_set_is_answered_as_before() -> None:
     answer = _answer("崇川区如何坚持问题导向？", closest="聚焦群众", read=[7, 6])
     assert "聚焦群众反映的难点问题" in answer.text and "坚持目标导向" not in answer.text
+
+
+def test_parts_the_text_never_names_are_the_document_s_numbered_sections() -> None:
+    answer = _answer("这份总结分为哪三个部分？", closest="打算", read=[9, 0])
+    headings = [line.strip() for line in LINES if line[0] in "一二三" and line[1] == "、"]
+    assert [c.quote.strip() for c in answer.citations] == headings, "each section's heading, in order"
+    assert "强化政治意识" not in answer.text
+    four = _answer("这份总结分为哪四个部分？", closest="打算", read=[9, 0])
+    assert "突出“三个导向”，实现" not in four.text, "three sections are no four parts"
+
+
+def test_a_set_the_text_names_is_not_answered_by_the_sections() -> None:
+    text = "我们推动“三个突出”：突出政治引领、突出改革创新、突出精简高效。\n" + "".join(
+        f"{n}、突出{part}\n" for n, part in zip("一二三", ("政治引领", "改革创新", "精简高效"), strict=True)
+    )
+    answer = _answer("推动落实的三个突出是什么？", closest="三个突出", read=[0, 1], text=text)
+    assert "突出政治引领、突出改革创新、突出精简高效" in answer.text and "三、突出精简高效" not in answer.text
+    unnamed = _answer("推动落实的三个部分是什么？", closest="三个突出", read=[0, 1], text=text)
+    assert "三、突出精简高效" in unnamed.text, "the same document's sections answer a set it does not name"

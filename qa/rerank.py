@@ -25,6 +25,7 @@ from qa.settings import (
     CROSS_ENCODER_SENTENCE_MARGIN,
     CROSS_ENCODER_SENTENCE_WEIGHT,
     CROSS_ENCODER_SENTENCES,
+    CROSS_ENCODER_WEIGHT,
 )
 
 MODEL_DIR = Path(__file__).with_name("models")
@@ -48,7 +49,7 @@ class Reranker:
         depth: int = 30,
         cross_encoder: CrossEncoder | None = None,
         cross_depth: int = 5,
-        cross_weight: float = 0.5,
+        cross_weight: float = CROSS_ENCODER_WEIGHT,
         cross_margin: float = CROSS_ENCODER_MARGIN,
         cross_sentences: int = CROSS_ENCODER_SENTENCES,
         cross_sentence_weight: float = CROSS_ENCODER_SENTENCE_WEIGHT,

@@ -58,9 +58,11 @@ _ORDINAL_ITEM = re.compile(f"[{_ORDINALS}]是")
 # A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted (not
 # an ordinal, "第三个", nor the end of a larger number, "二十大报告").
 _COUNTED = re.compile(
-    r"(?<![第一二三四五六七八九十])([两二三四五六七八九十])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
+    r"(?<!第)((?<![一二三四五六七八九])十|(?<!十)[两二三四五六七八九])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
 )
 _SECTION_NUMBER = re.compile(f"[{_ORDINALS}]+、")  # "三、", "十二、": a numbered section's heading
+_SECTION_LINE = re.compile(f"(?m)^[ \t\u3000]*[{_ORDINALS}]+、")
+_PARTS = re.compile(r"部分|方面|板块|层面|篇|章")  # what a document is made of
 _ITEM_OPENING = 2  # the first item is one of the first this many sentences after its heading
 _ITEM_PASSAGES = 8  # passages read on after the heading's for its items
 # The start of another article, section or chapter ("第十条", "第三章", "## 第二节")
@@ -371,15 +373,22 @@ class Answerer:
         for sentence in naming:
             if items := self._ordinal_items(sentence, sentences, asked=asked):
                 return items
-        # a set the text never names ("三个部分") is the document's own parts
-        return None if naming else self._section_headings(sentences[int(order[0])], asked)
+        # a document's parts the text never counts ("三个部分") are its numbered sections
+        if naming or not _PARTS.search(counted.group()):
+            return None
+        return self._section_headings(sentences[int(order[0])], asked)
 
     def _section_headings(self, best: AnswerSentence, asked: int) -> list[AnswerSentence] | None:
         """The heading lines of the best sentence's document when it is made of exactly `asked` numbered sections
         ("一、…", "二、…", "三、…"): what a speech's or report's counted parts are when no "一是…" items name them
         ("发言分为哪三个部分"); None when it has another number of them."""
+        source = best.hit.chunk.source
+        if len(_SECTION_LINE.findall(self.documents[source].text)) != asked:  # a heading no chunk starts counts too
+            return None
         headings: list[AnswerSentence] = []
-        for chunk in self.retriever.chunks_of(best.hit.chunk.source):
+        for chunk in self.retriever.chunks_of(source):
+            if not _SECTION_NUMBER.match(chunk.normalized.lstrip()):
+                continue
             opening = next(iter(_sentences_of(best.hit_rank, Hit(chunk, best.hit.score))), None)
             if opening is None or headings and opening.start <= headings[-1].start:
                 continue  # no sentence, or the heading's passage went on in this one

@@ -31,13 +31,13 @@ _SENTENCE_START = re.compile(r"(?<=[。；;！!？?\n])")
 def passage_text(chunk: Chunk, weights: Mapping[str, float] | None = None, room: int | None = None) -> str:
     """What the cross-encoder reads of a chunk: its document title, section and text (normalised). Given the
     question's words with their weights and the characters the model has room for, a text too long for them is
-    cut to the run of whole sentences that holds the most of the question's weight (the earliest of equals), not
-    to its head: the passage's end is where the answer often is, and the head is what every passage of a
-    section shares."""
+    cut to as many characters as fit from the sentence start whose window holds the most of the question's
+    weight (the earliest of equals), not to its head: the passage's end is where the answer often is, and the
+    head is what every passage of a section shares."""
     head = "｜".join(part for part in (chunk.title, chunk.section) if part)
     text = chunk.normalized
-    if weights and room is not None and len(head) + 1 + len(text) > room:
-        text = _best_window(text, weights, max(room - len(head) - 1, 1))
+    if weights and room is not None and len(head) + 1 < room < len(head) + 1 + len(text):
+        text = _best_window(text, weights, room - len(head) - 1)
     return "｜".join(part for part in (head, text) if part)
 
 

@@ -96,6 +96,7 @@ def test_no_more_items_are_quoted_than_the_question_counts() -> None:
 def test_an_ordinal_number_is_no_counted_set() -> None:
     assert _COUNTED.search("第三个五年计划是什么？") is None
     assert _COUNTED.search("二十大报告提到，经济总量占多少？") is None, "the end of a larger number counts nothing"
+    assert _COUNTED.search("统一三个标准是什么？").group() == "三个标准", "a word ending in 一 is no number"
     assert _COUNTED.search("三个导向是什么？").group() == "三个导向"
 
 
@@ -121,3 +122,5 @@ def test_a_set_the_text_names_is_not_answered_by_the_sections() -> None:
     assert "突出政治引领、突出改革创新、突出精简高效" in answer.text and "三、突出精简高效" not in answer.text
     unnamed = _answer("推动落实的三个部分是什么？", closest="三个突出", read=[0, 1], text=text)
     assert "三、突出精简高效" in unnamed.text, "the same document's sections answer a set it does not name"
+    things = _answer("推动落实的三项措施是什么？", closest="三个突出", read=[0, 1], text=text)
+    assert "三、突出精简高效" not in things.text, "a counted set of things is no document's parts"

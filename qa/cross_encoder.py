@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,15 +16,13 @@ import numpy as np
 import onnxruntime
 from tokenizers import Tokenizer
 
+from indexer.chunking import split_sentences
 from indexer.datatypes import Chunk
 from qa.settings import QASettings
 
 MODEL_FILE = "model_qint8.onnx"
 DEFAULT_CROSS_ENCODER = Path(__file__).with_name("models") / "cross_encoder"
 _QUESTION_CHARS = 96  # a longer question is cut: the passage must keep most of the window
-
-
-_SENTENCE_START = re.compile(r"(?<=[。；;！!？?\n])")
 
 
 def passage_text(chunk: Chunk, weights: Mapping[str, float] | None = None, room: int | None = None) -> str:
@@ -49,7 +46,7 @@ def passage_room(tokenizer: Tokenizer, max_length: int, question: str) -> int:
 
 def _best_window(text: str, weights: Mapping[str, float], width: int) -> str:
     """The `width` characters of `text` from the sentence start that covers the most of `weights`."""
-    starts = [0] + [m.start() for m in _SENTENCE_START.finditer(text) if 0 < m.start() < len(text)]
+    starts = [start for start, _ in split_sentences(text)] or [0]  # a closing quote ends its sentence
     best, best_weight = 0, -1.0
     for start in starts:
         window = text[start : start + width]

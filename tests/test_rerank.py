@@ -3,6 +3,7 @@
 import hashlib
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -266,6 +267,9 @@ def test_the_cross_encoder_reads_the_sentences_holding_the_question_when_the_pas
     cut = passage_text(_ARTICLE, asked, room=40)
     rarest = "就业促进条例｜第三章 扶持｜创业贷款纯信用，不需要任何抵押或担保。"
     assert cut == rarest, "from the sentence holding the question's rarest word"
+    quoted = replace(_ARTICLE, normalized="会议指出：“要坚持扶持。”随后明确，创业贷款不需要担保。")
+    after_quote = "就业促进条例｜第三章 扶持｜随后明确，创业贷款不需要担保。"
+    assert passage_text(quoted, asked, room=30) == after_quote, "no window opens on a closing quote"
     tied = passage_text(_ARTICLE, {"扶持": 1.0}, room=30)
     assert tied == ("就业促进条例｜第三章 扶持｜" + _ARTICLE.normalized)[:30], "of equals, the earliest"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,8 @@ from tokenizers import Tokenizer
 
 from indexer.chunking import split_sentences
 from indexer.datatypes import Chunk
+from qa.features import Corpus, question_terms
+from qa.query import Query
 from qa.settings import QASettings
 
 MODEL_FILE = "model_qint8.onnx"
@@ -36,6 +38,14 @@ def passage_text(chunk: Chunk, weights: Mapping[str, float] | None = None, room:
     if weights and room is not None and len(head) + 1 < room < len(head) + 1 + len(text):
         text = _best_window(text, weights, room - len(head) - 1)
     return "｜".join(part for part in (head, text) if part)
+
+
+def passage_texts(query: Query, corpus: Corpus, chunks: Sequence[Chunk], room: int) -> list[str]:
+    """What the cross-encoder reads of each chunk for the query, a model with `room` characters beside it:
+    `passage_text` cut to the sentences holding the question's words (IDF-weighted)."""
+    terms, weights = question_terms(query, corpus)
+    asked = dict(zip(terms, weights.tolist(), strict=True))
+    return [passage_text(chunk, asked, room) for chunk in chunks]
 
 
 def passage_room(tokenizer: Tokenizer, max_length: int, question: str) -> int:

@@ -16,8 +16,8 @@ import lightgbm
 import numpy as np
 
 from indexer.datatypes import Chunk
-from qa.cross_encoder import CrossEncoder, passage_text
-from qa.features import FEATURES, Candidate, Corpus, features, question_terms
+from qa.cross_encoder import CrossEncoder, passage_text, passage_texts
+from qa.features import FEATURES, Candidate, Corpus, features
 from qa.fusion import min_max
 from qa.query import Query
 from qa.settings import (
@@ -128,10 +128,8 @@ class Reranker:
         assert self.cross_encoder is not None
         head, tail = ranked[: self.cross_depth], ranked[self.cross_depth :]
         first = np.asarray([s for _, s in head])
-        terms, weights = question_terms(query, corpus)
-        asked = dict(zip(terms, weights.tolist(), strict=True))
-        room = self.cross_encoder.room(query.normalized)
-        second = self.cross_encoder.scores(query.normalized, [passage_text(c, asked, room) for c, _ in head])
+        texts = passage_texts(query, corpus, [c for c, _ in head], self.cross_encoder.room(query.normalized))
+        second = self.cross_encoder.scores(query.normalized, texts)
         blended = (1 - self.cross_weight) * _z(first) + self.cross_weight * _z(second)
         order = sorted(range(len(head)), key=lambda i: (-blended[i], i))
         return [(head[i][0], float(score)) for i, score in zip(order, first, strict=True)] + tail

@@ -28,8 +28,8 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from tokenizers import Tokenizer
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from qa.cross_encoder import MODEL_FILE, passage_room, passage_text
-from qa.features import Candidate, question_terms
+from qa.cross_encoder import MODEL_FILE, passage_room, passage_text, passage_texts
+from qa.features import Candidate
 from qa.loaded import LoadedIndex
 from qa.query import Query
 from qa.rerank import Reranker
@@ -70,10 +70,9 @@ def pair_groups(
         positive = next(i for i in order if labels[i])
         hard = [i for i in order if not labels[i]][:negatives]
         if len(hard) == negatives:
-            terms, weights = question_terms(query, index.retriever)
-            asked = dict(zip(terms, weights.tolist(), strict=True))
             room = passage_room(base_tokenizer(), MAX_LENGTH, query.normalized)
-            texts = tuple(passage_text(candidates[i].chunk, asked, room) for i in (positive, *hard))
+            chunks = [candidates[i].chunk for i in (positive, *hard)]
+            texts = tuple(passage_texts(query, index.retriever, chunks, room))
             yield PairGroup(question.question, source, texts)
 
 

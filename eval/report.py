@@ -13,14 +13,38 @@ _ASK_METRICS = [
     "citation_precision", "citation_exactness", "answer_evidence_recall", "no_answer_accuracy",
     "answered_when_answerable", "declined_when_unanswerable", "ask_latency_p50_ms", "ask_latency_p95_ms",
 ]  # fmt: skip
+# Why an answerable question's answer misses evidence, by (declined, a supporting passage ranked first).
+LOSS_CAUSES = {
+    (True, True): "declined, a supporting passage first",
+    (True, False): "declined, no supporting passage first",
+    (False, False): "answered from an unsupporting first passage",
+    (False, True): "answered from a supporting first passage",
+}
 
 
 def build_report(context: dict[str, Any], summaries: dict[str, dict], results: dict[str, list[CaseResult]]) -> dict:
+    primary = context["primary_mode"]
     return {
         **context,
         "metrics": summaries,
+        "recall_loss": {primary: recall_loss(results[primary])},
         "questions": {mode: [_case_row(r) for r in rows] for mode, rows in results.items()},
     }
+
+
+def recall_loss(results: list[CaseResult]) -> dict[str, dict[str, Any]]:
+    """Where answer_evidence_recall falls short of 1, by cause (LOSS_CAUSES): the questions whose answer misses
+    evidence and the share of the metric they cost (their missing shares summed, over the answered questions)."""
+    asked = [r for r in results if r.case.answerable and r.answer is not None]
+    loss: dict[str, dict[str, Any]] = {cause: {"questions": [], "lost": 0.0} for cause in LOSS_CAUSES.values()}
+    for r in asked:
+        missing = 1.0 - r.evidence_recall()
+        if missing <= 0:
+            continue
+        cause = LOSS_CAUSES[r.declined, bool(r.relevant[:1] and r.relevant[0])]
+        loss[cause]["questions"].append(r.case.id)
+        loss[cause]["lost"] += missing / len(asked)
+    return loss
 
 
 def write_report(out: Path, report: dict, results: dict[str, list[CaseResult]]) -> list[Path]:
@@ -50,6 +74,7 @@ def render_markdown(report: dict, results: dict[str, list[CaseResult]]) -> str:
             [[k, report["metrics"][primary][k]] for k in _ASK_METRICS if k in report["metrics"][primary]],
         ),
         "",
+        *_recall_loss_table(report["recall_loss"][primary]),
         "## Settings",
         "",
         *(f"- {key}: `{value}`" for key, value in report["settings"].items()),
@@ -92,6 +117,15 @@ def _by_type(results: list[CaseResult]) -> list[str]:
     return ["## By question type", "", table(header, rows), ""]
 
 
+def _recall_loss_table(loss: dict[str, dict[str, Any]]) -> list[str]:
+    if not any(entry["questions"] for entry in loss.values()):
+        return []
+    rows = [[cause, len(entry["questions"]), entry["lost"], _clip(" ".join(entry["questions"]), 120)]
+            for cause, entry in loss.items()]  # fmt: skip
+    header = ["where evidence is missing", "questions", "recall lost", "which"]
+    return ["### Evidence recall lost", "", table(header, rows), ""]
+
+
 def _failures(results: list[CaseResult]) -> list[str]:
     lines: list[str] = []
     for r in results:
@@ -102,6 +136,8 @@ def _failures(results: list[CaseResult]) -> list[str]:
             problems.append(
                 "declined an answerable question" if r.case.answerable else "answered an unanswerable question"
             )
+        if r.case.answerable and r.answer is not None and not r.declined and r.evidence_recall() < 1:
+            problems.append(f"the answer quotes {r.evidence_recall():.0%} of the evidence")
         if r.answer is not None and not all(r.citation_exact):
             problems.append("a citation is not exact")
         if not problems:

@@ -13,13 +13,6 @@ _ASK_METRICS = [
     "citation_precision", "citation_exactness", "answer_evidence_recall", "no_answer_accuracy",
     "answered_when_answerable", "declined_when_unanswerable", "ask_latency_p50_ms", "ask_latency_p95_ms",
 ]  # fmt: skip
-# Why an answerable question's answer misses evidence, by (declined, a supporting passage ranked first).
-LOSS_CAUSES = {
-    (True, True): "declined, a supporting passage first",
-    (True, False): "declined, no supporting passage first",
-    (False, False): "answered from an unsupporting first passage",
-    (False, True): "answered from a supporting first passage",
-}
 
 
 def build_report(context: dict[str, Any], summaries: dict[str, dict], results: dict[str, list[CaseResult]]) -> dict:
@@ -33,18 +26,39 @@ def build_report(context: dict[str, Any], summaries: dict[str, dict], results: d
 
 
 def recall_loss(results: list[CaseResult]) -> dict[str, dict[str, Any]]:
-    """Where answer_evidence_recall falls short of 1, by cause (LOSS_CAUSES): the questions whose answer misses
-    evidence and the share of the metric they cost (their missing shares summed, over the answered questions)."""
-    asked = [r for r in results if r.case.answerable and r.answer is not None]
-    loss: dict[str, dict[str, Any]] = {cause: {"questions": [], "lost": 0.0} for cause in LOSS_CAUSES.values()}
+    """Where answer_evidence_recall falls short of 1, by cause (`_loss_cause`): the questions whose answer misses
+    evidence and the recall each cause costs (their missing shares summed over the metric's questions: the
+    answerable ones asked, declined ones included), so the causes add up to 1 - answer_evidence_recall."""
+    asked = [r for r in results if r.case.answerable and r.answer]  # as summarize() counts them
+    loss: dict[str, dict[str, Any]] = {cause: {"questions": [], "lost": 0.0} for cause in _LOSS_CAUSES}
     for r in asked:
-        missing = 1.0 - r.evidence_recall()
-        if missing <= 0:
+        recall = r.evidence_recall()
+        if recall == 1:
             continue
-        cause = LOSS_CAUSES[r.declined, bool(r.relevant[:1] and r.relevant[0])]
+        cause = _loss_cause(r)
         loss[cause]["questions"].append(r.case.id)
-        loss[cause]["lost"] += missing / len(asked)
+        loss[cause]["lost"] += (1 - recall) / len(asked)
     return loss
+
+
+_LOSS_CAUSES = (
+    "declined, a supporting passage first",
+    "declined, no supporting passage first",
+    "answered from an unsupporting first passage",
+    "answered from a supporting first passage",
+)
+
+
+def _loss_cause(r: CaseResult) -> str:
+    """Why an answer misses evidence: a refusal (which the right passage first makes a wrong one), or the
+    passage it was drawn from."""
+    if r.declined:
+        return _LOSS_CAUSES[0] if _first_supports(r) else _LOSS_CAUSES[1]
+    return _LOSS_CAUSES[3] if _first_supports(r) else _LOSS_CAUSES[2]
+
+
+def _first_supports(r: CaseResult) -> bool:
+    return bool(r.relevant[:1] and r.relevant[0])
 
 
 def write_report(out: Path, report: dict, results: dict[str, list[CaseResult]]) -> list[Path]:
@@ -108,7 +122,7 @@ def _by_type(results: list[CaseResult]) -> list[str]:
     rows = []
     for kind, members in sorted(groups.items()):
         answerable = [r for r in members if r.case.answerable]
-        hit1 = sum(bool(r.relevant[:1] and r.relevant[0]) for r in answerable) / len(answerable) if answerable else ""
+        hit1 = sum(_first_supports(r) for r in answerable) / len(answerable) if answerable else ""
         hit5 = sum(any(r.relevant[:5]) for r in answerable) / len(answerable) if answerable else ""
         decided = [r for r in members if r.answer is not None]
         correct = sum(r.decision_correct for r in decided) / len(decided) if decided else ""
@@ -118,6 +132,7 @@ def _by_type(results: list[CaseResult]) -> list[str]:
 
 
 def _recall_loss_table(loss: dict[str, dict[str, Any]]) -> list[str]:
+    """`recall_loss` as a table, the first questions of each cause named; nothing when no answer misses evidence."""
     if not any(entry["questions"] for entry in loss.values()):
         return []
     rows = [[cause, len(entry["questions"]), entry["lost"], _clip(" ".join(entry["questions"]), 120)]
@@ -136,8 +151,8 @@ def _failures(results: list[CaseResult]) -> list[str]:
             problems.append(
                 "declined an answerable question" if r.case.answerable else "answered an unanswerable question"
             )
-        if r.case.answerable and r.answer is not None and not r.declined and r.evidence_recall() < 1:
-            problems.append(f"the answer quotes {r.evidence_recall():.0%} of the evidence")
+        if r.case.answerable and r.answer is not None and not r.declined and (recall := r.evidence_recall()) < 1:
+            problems.append(f"the answer quotes {recall:.0%} of the evidence")
         if r.answer is not None and not all(r.citation_exact):
             problems.append("a citation is not exact")
         if not problems:

@@ -55,11 +55,6 @@ _AFTER_HEADING = 2  # sentences taken after a heading
 # Items told by ordinals, each a paragraph ("一是坚持目标导向。…二是…"): the answer quotes each one's first sentence.
 _ORDINALS = "一二三四五六七八九十"
 _ORDINAL_ITEM = re.compile(f"[{_ORDINALS}]是")
-# A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted (not
-# an ordinal, "第三个", nor the end of a larger number, "二十大报告").
-_COUNTED = re.compile(
-    r"(?<!第)((?<![一二三四五六七八九])十|(?<!十)[两二三四五六七八九])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
-)
 _SECTION_NUMBER = re.compile(f"[{_ORDINALS}]+、")  # "三、", "十二、": a numbered section's heading
 _SECTION_LINE = re.compile(f"(?m)^[ \t\u3000]*[{_ORDINALS}]+、")
 _PARTS = re.compile(r"部分|方面|板块|层面|篇|章")  # what a document is made of
@@ -365,18 +360,17 @@ class Answerer:
         """For a question asking for a counted set ("三个导向是什么"), the best-scored sentence read that names it
         ("二、突出“三个导向”，…") and is followed by its ordinal items, with their first sentences; when no sentence
         read names it, the numbered sections' headings of a document made of that many; else None."""
-        counted = _COUNTED.search(query.normalized)
+        counted = query.counted_set
         if counted is None:
             return None
-        asked = _ORDINALS.index(counted.group(1).replace("两", "二")) + 1
-        naming = [sentences[int(i)] for i in order if counted.group() in sentences[int(i)].normalized]
+        naming = [sentences[int(i)] for i in order if counted.name in sentences[int(i)].normalized]
         for sentence in naming:
-            if items := self._ordinal_items(sentence, sentences, asked=asked):
+            if items := self._ordinal_items(sentence, sentences, asked=counted.size):
                 return items
         # a document's parts the text never counts ("三个部分") are its numbered sections
-        if naming or not _PARTS.search(counted.group()):
+        if naming or not _PARTS.search(counted.name):
             return None
-        return self._section_headings(sentences[int(order[0])], asked)
+        return self._section_headings(sentences[int(order[0])], counted.size)
 
     def _section_headings(self, best: AnswerSentence, asked: int) -> list[AnswerSentence] | None:
         """The heading lines of the best sentence's document when it is made of exactly `asked` numbered sections

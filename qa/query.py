@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,8 +21,21 @@ _ASKS = re.compile(
     r"多少|(?<!庶)几(?!乎)|什么|哪(?!怕)|谁|怎么|怎样|如何|能不能|能否|可否|是否|是不是|有没有|可不可以|会不会|吗|多久|多长|何时|为何"
 )
 _CLAUSE_END = re.compile(r"[，,？?；;。!！]")
+_NUMERALS = "一二三四五六七八九十"
+# A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted (not
+# an ordinal, "第三个", nor the end of a larger number, "二十大报告").
+_COUNTED = re.compile(
+    r"(?<!第)((?<![一二三四五六七八九])十|(?<!十)[两二三四五六七八九])[个种项大条点][\u4e00-\u9fff]{2,4}?(?=是|有|分别|包括|指|都|具体|主要|[?？,，]|$)"
+)
 _FOCUS_BEFORE, _FOCUS_AFTER = 2, 2  # content words taken on each side of the question word
 _FOCUS_REACH = 4  # words looked at on each side
+
+
+class CountedSet(NamedTuple):
+    """A set the question asks for by its count: "三种意识" (name) of 3 (size)."""
+
+    name: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,14 @@ class Query:
     def asks(self) -> int:
         """How many things the question asks for (its clauses holding a question word)."""
         return sum(bool(_ASKS.search(clause)) for clause in _CLAUSE_END.split(self.normalized))
+
+    @cached_property
+    def counted_set(self) -> CountedSet | None:
+        """The counted set the question asks for ("三种意识是什么" -> 三种意识, 3), or None."""
+        found = _COUNTED.search(self.normalized)
+        if found is None:
+            return None
+        return CountedSet(found.group(), _NUMERALS.index(found.group(1).replace("两", "二")) + 1)
 
     @cached_property
     def places(self) -> tuple[str, ...]:

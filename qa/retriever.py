@@ -46,6 +46,9 @@ _YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
 _DATED_HEAD = 200  # characters of a document's start that state its dates
 _FULL_DATE = re.compile(r"(?:19|20)\d\d年\d{1,2}月\d{1,2}日")
 _NAMED_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # a year in a file name, not the digits of an id ("law02019")
+# A counted set's first item ("一是…", "(一)…", "1、…"): a passage holding it after the set's name lists the set.
+_FIRST_ITEM = re.compile(r"一是|\(一\)|(?<![\d.])1[、.]")
+_LISTING_WINDOW = 3  # reranked candidates looked at for the passage listing a counted set
 # BM25 runs here while the request's own thread embeds the question and searches the vectors.
 _LEXICAL_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical")
 
@@ -117,7 +120,7 @@ class Retriever:
         if rerank and mode == "hybrid" and self.reranker is not None:
             candidates = self.hybrid_candidates(query, pool, sources)
             reranked = self.reranker.rerank(query, candidates, self)
-            return self._deduplicated(self._named_year_first(query, reranked), top_k)
+            return self._deduplicated(_listing_first(query, self._named_year_first(query, reranked)), top_k)
         allowed = self._allowed_rows(sources)
         if mode == "hybrid":
             lexical, dense = self._lexical_and_dense(query, allowed, pool)
@@ -364,3 +367,25 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
         return False
     shared = min(a.end, b.end) - max(a.start, b.start)
     return shared > _MAX_OVERLAP * min(a.end - a.start, b.end - b.start)
+
+
+def _listing_first(query: Query, ranked: list[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
+    """For a question asking for a counted set ("崇川区委编办强化的三种意识是什么"), the first of the top candidates
+    that names the set and then opens its items ("强化“三种意识”…一是强化政治意识") goes first when the first does
+    not: a report's lead paragraph names every set of the report ("强化“三种意识”、突出“三个导向”…") and shares
+    the question's words, but only the items answer. The candidates keep their scores, reassigned in the new order."""
+    counted = query.counted_set
+    if counted is None:
+        return ranked
+    listing = [_lists(chunk.normalized, counted.name) for chunk, _ in ranked[:_LISTING_WINDOW]]
+    if not listing or listing[0] or not any(listing):
+        return ranked
+    first = listing.index(True)
+    order = [first, *(i for i in range(len(ranked)) if i != first)]
+    return [(ranked[i][0], score) for i, (_, score) in zip(order, ranked, strict=True)]
+
+
+def _lists(text: str, name: str) -> bool:
+    """The text names the set and opens its first item after the name."""
+    at = text.find(name)
+    return at >= 0 and _FIRST_ITEM.search(text, at + len(name)) is not None

@@ -20,7 +20,7 @@ from qa.fusion import min_max
 from qa.lists import is_lead, lead_of, marker, with_items
 from qa.llm import UpstreamError, UpstreamLLM, checked_markers, grounded_prompt
 from qa.quantities import asked_quantity
-from qa.query import Query
+from qa.query import NUMERALS, Query
 from qa.retriever import Retriever
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ _SENTENCE_MODEL_WEIGHT = 0.5
 _HEADING = re.compile(r"[^，,；;：:]{2,24}[。]?")
 _AFTER_HEADING = 2  # sentences taken after a heading
 # Items told by ordinals, each a paragraph ("一是坚持目标导向。…二是…"): the answer quotes each one's first sentence.
-_ORDINALS = "一二三四五六七八九十"
+_ORDINALS = NUMERALS
 _ORDINAL_ITEM = re.compile(f"[{_ORDINALS}]是")
 _SECTION_NUMBER = re.compile(f"[{_ORDINALS}]+、")  # "三、", "十二、": a numbered section's heading
 _SECTION_LINE = re.compile(f"(?m)^[ \t\u3000]*[{_ORDINALS}]+、")

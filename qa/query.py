@@ -21,7 +21,7 @@ _ASKS = re.compile(
     r"多少|(?<!庶)几(?!乎)|什么|哪(?!怕)|谁|怎么|怎样|如何|能不能|能否|可否|是否|是不是|有没有|可不可以|会不会|吗|多久|多长|何时|为何"
 )
 _CLAUSE_END = re.compile(r"[，,？?；;。!！]")
-_NUMERALS = "一二三四五六七八九十"
+NUMERALS = "一二三四五六七八九十"  # a count, and the ordinals items and sections are told by
 # A counted set asked for ("三个导向是什么", "三种意识有哪些"): a numeral, a classifier and the noun counted (not
 # an ordinal, "第三个", nor the end of a larger number, "二十大报告").
 _COUNTED = re.compile(
@@ -98,7 +98,7 @@ class Query:
         found = _COUNTED.search(self.normalized)
         if found is None:
             return None
-        return CountedSet(found.group(), _NUMERALS.index(found.group(1).replace("两", "二")) + 1)
+        return CountedSet(found.group(), NUMERALS.index(found.group(1).replace("两", "二")) + 1)
 
     @cached_property
     def places(self) -> tuple[str, ...]:

@@ -46,8 +46,10 @@ _YEAR_WINDOW = 30  # a dated document must be among the reranked candidates
 _DATED_HEAD = 200  # characters of a document's start that state its dates
 _FULL_DATE = re.compile(r"(?:19|20)\d\d年\d{1,2}月\d{1,2}日")
 _NAMED_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # a year in a file name, not the digits of an id ("law02019")
-# A counted set's first item ("一是…", "(一)…", "1、…"): a passage holding it after the set's name lists the set.
-_FIRST_ITEM = re.compile(r"一是|\(一\)|(?<![\d.])1[、.]")
+# A counted set's first item ("一是…", "(一)…", "1、…") where a clause starts (not 统一是, nor 2021.1、 or ,1.5万亿元),
+# within a heading's reach after the set's name: a passage holding it there lists the set.
+_FIRST_ITEM = re.compile(r"(?:^|(?<=[\s。；;，,：:、”\"]))(?:一是|\(一\)|1(?:、|\.(?!\d)))")
+_ITEM_REACH = 60  # characters after the set's name
 _LISTING_WINDOW = 3  # reranked candidates looked at for the passage listing a counted set
 # BM25 runs here while the request's own thread embeds the question and searches the vectors.
 _LEXICAL_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical")
@@ -371,21 +373,27 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
 
 def _listing_first(query: Query, ranked: list[tuple[Chunk, float]]) -> list[tuple[Chunk, float]]:
     """For a question asking for a counted set ("崇川区委编办强化的三种意识是什么"), the first of the top candidates
-    that names the set and then opens its items ("强化“三种意识”…一是强化政治意识") goes first when the first does
-    not: a report's lead paragraph names every set of the report ("强化“三种意识”、突出“三个导向”…") and shares
-    the question's words, but only the items answer. The candidates keep their scores, reassigned in the new order."""
+    from the first one's document that names the set and then opens its items ("强化“三种意识”…一是强化政治意识")
+    goes first when the first does not: a report's lead paragraph names every set of the report ("强化“三种意识”、
+    突出“三个导向”…") and shares the question's words, but only the items answer. Another document's passage is
+    not brought up (the first may list the set inline, or be the report of the year asked). The candidates keep
+    their scores, reassigned in the new order."""
     counted = query.counted_set
-    if counted is None:
+    if counted is None or not ranked:
         return ranked
-    listing = [_lists(chunk.normalized, counted.name) for chunk, _ in ranked[:_LISTING_WINDOW]]
-    if not listing or listing[0] or not any(listing):
+    source = ranked[0][0].source
+    lists_set = [c.source == source and _lists(c.normalized, counted.name) for c, _ in ranked[:_LISTING_WINDOW]]
+    if lists_set[0] or not any(lists_set):
         return ranked
-    first = listing.index(True)
+    first = lists_set.index(True)
     order = [first, *(i for i in range(len(ranked)) if i != first)]
     return [(ranked[i][0], score) for i, (_, score) in zip(order, ranked, strict=True)]
 
 
 def _lists(text: str, name: str) -> bool:
-    """The text names the set and opens its first item after the name."""
+    """The text names the set and opens its first item soon after the name."""
     at = text.find(name)
-    return at >= 0 and _FIRST_ITEM.search(text, at + len(name)) is not None
+    if at < 0:
+        return False
+    end = at + len(name)
+    return _FIRST_ITEM.search(text, end, end + _ITEM_REACH) is not None

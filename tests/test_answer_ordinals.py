@@ -102,6 +102,7 @@ def test_an_ordinal_number_is_no_counted_set() -> None:
     assert counted("统一三个标准是什么？") == ("三个标准", 3), "a word ending in 一 is no number"
     assert counted("三个导向是什么？") == ("三个导向", 3)
     assert counted("来往于哪两个地方？") == ("两个地方", 2)
+    assert counted("十个坚持是什么？") == ("十个坚持", 10)
 
 
 def test_a_question_asking_no_counted_set_is_answered_as_before() -> None:

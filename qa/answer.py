@@ -53,10 +53,9 @@ _SENTENCE_MODEL_WEIGHT = 0.5
 _HEADING = re.compile(r"[^，,；;：:]{2,24}[。]?")
 _AFTER_HEADING = 2  # sentences taken after a heading
 # Items told by ordinals, each a paragraph ("一是坚持目标导向。…二是…"): the answer quotes each one's first sentence.
-_ORDINALS = NUMERALS
-_ORDINAL_ITEM = re.compile(f"[{_ORDINALS}]是")
-_SECTION_NUMBER = re.compile(f"[{_ORDINALS}]+、")  # "三、", "十二、": a numbered section's heading
-_SECTION_LINE = re.compile(f"(?m)^[ \t\u3000]*[{_ORDINALS}]+、")
+_ORDINAL_ITEM = re.compile(f"[{NUMERALS}]是")
+_SECTION_NUMBER = re.compile(f"[{NUMERALS}]+、")  # "三、", "十二、": a numbered section's heading
+_SECTION_LINE = re.compile(f"(?m)^[ \t\u3000]*[{NUMERALS}]+、")
 _PARTS = re.compile(r"部分|方面|板块|层面|篇|章")  # what a document is made of
 _ITEM_OPENING = 2  # the first item is one of the first this many sentences after its heading
 _ITEM_PASSAGES = 8  # passages read on after the heading's for its items
@@ -390,11 +389,11 @@ class Answerer:
                 headings.append(opening)
         if len(headings) != asked:
             return None
-        in_order = all(h.normalized.lstrip().startswith(_ORDINALS[i] + "、") for i, h in enumerate(headings))
+        in_order = all(h.normalized.lstrip().startswith(NUMERALS[i] + "、") for i, h in enumerate(headings))
         return headings if in_order else None
 
     def _ordinal_items(
-        self, heading: AnswerSentence, sentences: list[AnswerSentence], *, asked: int = len(_ORDINALS)
+        self, heading: AnswerSentence, sentences: list[AnswerSentence], *, asked: int = len(NUMERALS)
     ) -> list[AnswerSentence] | None:
         """A heading or lead whose items are told by ordinals ("一是…。…二是…"), each a paragraph: the heading and
         each item's first sentence (what the item is), at most `asked` of them, read on through the document's
@@ -406,7 +405,7 @@ class Answerer:
             opening = sentence.normalized.lstrip()
             if not items and position >= _ITEM_OPENING:  # the items must open right after the heading
                 return None
-            if opening.startswith(_ORDINALS[len(items)] + "是"):
+            if opening.startswith(NUMERALS[len(items)] + "是"):
                 length += sentence.end - sentence.start
                 if length > _MAX_ANSWER_CHARS:
                     break

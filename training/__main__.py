@@ -1,11 +1,12 @@
 """python -m training ranker|sentences|cross-encoder: build the training corpus and index, make question groups,
-train, write the model.
+train, write the model; python -m training soup: average cross-encoders of several seeds into one.
 
 .venv/bin/python -m training ranker --seed 13      # writes qa/models/ranker.txt and ranker.json
 .venv/bin/python -m training sentences --seed 13   # writes qa/models/sentences.txt and sentences.json
 .venv/bin/python -m training cross-encoder --people --seed 13 --negatives 2 --epochs 2   # qa/models/cross_encoder/
 .venv/bin/python -m training cross-encoder --people --sentences --no-passages --seed 13 --negatives 2 --epochs 2 \
     --out var/sentence-cross-encoder   # a model for RAGQA_CROSS_ENCODER_SENTENCE_MODEL (not shipped)
+.venv/bin/python -m training soup var/ce-13 var/ce-29   # qa/models/cross_encoder/ from two seeds' models
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ Maker = Callable[[LoadedIndex, Iterator[LabelledQuestion]], Iterable[Made]]
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    commands_run = {"ranker": _ranker, "sentences": _sentences, "cross-encoder": _cross_encoder}
+    commands_run = {"ranker": _ranker, "sentences": _sentences, "cross-encoder": _cross_encoder, "soup": _soup}
     return commands_run[args.command](args)
 
 
@@ -129,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
     cross.add_argument("--work", type=Path, default=ROOT / "var" / "train")
     cross.add_argument("--out", type=Path, default=DEFAULT_CROSS_ENCODER)
     cross.add_argument("--extdata", type=Path, default=EXTDATA)
+    soup = commands.add_parser("soup", help="average the weights of cross-encoders trained with different seeds")
+    soup.add_argument("members", type=Path, nargs="+", metavar="FOLDER", help="cross-encoders of one base model")
+    soup.add_argument("--out", type=Path, default=DEFAULT_CROSS_ENCODER)
     return parser
 
 
@@ -235,6 +239,22 @@ def _cross_encoder(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started, 1),
     }
     cross_encoder.export(model, tokenizer, args.out, card)
+    print(f"model written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _soup(args: argparse.Namespace) -> int:
+    from training.soup import soup
+
+    if len(args.members) < 2:
+        print("a soup needs at least two cross-encoders", file=sys.stderr)
+        return 2
+    card = {
+        "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
+        "base_model": "m3e-small (moka-ai): weights Apache-2.0, model licence non-commercial, which this inherits",
+        "soup": "the uniform average of the members' weights (training/soup.py)",
+    }
+    soup(args.members, args.out, card)
     print(f"model written to {args.out}", file=sys.stderr)
     return 0
 

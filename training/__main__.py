@@ -6,7 +6,7 @@ train, write the model; python -m training soup: average cross-encoders of sever
 .venv/bin/python -m training cross-encoder --people --seed 13 --negatives 2 --epochs 2   # qa/models/cross_encoder/
 .venv/bin/python -m training cross-encoder --people --sentences --no-passages --seed 13 --negatives 2 --epochs 2 \
     --out var/sentence-cross-encoder   # a model for RAGQA_CROSS_ENCODER_SENTENCE_MODEL (not shipped)
-.venv/bin/python -m training soup var/ce-13 var/ce-29   # qa/models/cross_encoder/ from two seeds' models
+.venv/bin/python -m training soup var/ce-13 var/ce-29 --out var/ce-soup   # one model from two seeds' models
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ EXTDATA = ROOT.parent / "shared" / "extdata"
 EVAL_SETS = [ROOT / "eval" / "datasets" / name for name in ("dev_policy.jsonl", "dev_reports.jsonl")]
 CMRC_EVAL = ROOT / "eval" / "datasets" / "cmrc2018" / "cmrc2018_dev_300.jsonl"
 WRITTEN = ROOT / "training" / "data" / "written_questions.jsonl"
+BASE_MODEL_LICENCE = "m3e-small (moka-ai): weights Apache-2.0, model licence non-commercial, which this inherits"
 LabelledQuestion = tuple[SyntheticQuestion, str, list[str]]  # a question, its document and its answers
 Made = TypeVar("Made")  # what a group builder makes: a Group, or a cross-encoder's PairGroup
 # question_groups, sentence_groups (Maker[Group]) and the cross-encoder's _pair_maker (Maker[PairGroup])
@@ -132,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     cross.add_argument("--extdata", type=Path, default=EXTDATA)
     soup = commands.add_parser("soup", help="average the weights of cross-encoders trained with different seeds")
     soup.add_argument("members", type=Path, nargs="+", metavar="FOLDER", help="cross-encoders of one base model")
-    soup.add_argument("--out", type=Path, default=DEFAULT_CROSS_ENCODER)
+    soup.add_argument("--out", type=Path, required=True, help="a folder of its own (not a member)")
     return parser
 
 
@@ -221,7 +222,7 @@ def _cross_encoder(args: argparse.Namespace) -> int:
     print(check, file=sys.stderr)
     card = {
         "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
-        "base_model": "m3e-small (moka-ai): weights Apache-2.0, model licence non-commercial, which this inherits",
+        "base_model": BASE_MODEL_LICENCE,
         "seed": args.seed,
         "data": {
             "corpus": f"{counts['laws']} documents of law_corpus_scale and {counts['reports']} State Council work "
@@ -251,10 +252,14 @@ def _soup(args: argparse.Namespace) -> int:
         return 2
     card = {
         "command": "python -m training " + shlex.join(sys.argv[1:] if __name__ == "__main__" else []),
-        "base_model": "m3e-small (moka-ai): weights Apache-2.0, model licence non-commercial, which this inherits",
+        "base_model": BASE_MODEL_LICENCE,
         "soup": "the uniform average of the members' weights (training/soup.py)",
     }
-    soup(args.members, args.out, card)
+    try:
+        soup(args.members, args.out, card)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     print(f"model written to {args.out}", file=sys.stderr)
     return 0
 

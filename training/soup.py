@@ -1,9 +1,9 @@
 """A "model soup": the uniform average of the weights of cross-encoders fine-tuned from the same base model with
 different seeds, in one model of the same size and speed (Wortsman et al., 2022).
 
-Two seeds' models disagree on the close calls, and averaging their logits would halve the noise of either, but
-would cost two models' latency and size. Models fine-tuned from one base with a small learning rate lie in one
-basin of the loss, so the average of their weights keeps what both learnt at one model's cost. The members are
+Two seeds' models disagree on the close calls. Averaging their logits evens that out but costs two models'
+latency and size. Models fine-tuned from one base with a small learning rate lie in one basin of the loss, so
+the average of their weights can keep what both learnt at one model's cost. The members are
 the shipped int8 ONNX files: each weight is dequantised, averaged and quantised again as `quantize_dynamic`
 quantises it (int8 symmetric per output column for the matrix products, uint8 asymmetric per tensor for the
 embedding tables). Numpy and onnx only: no torch.
@@ -27,18 +27,23 @@ _QUANTIZED, _SCALE, _ZERO_POINT = "_quantized", "_scale", "_zero_point"
 
 
 def soup(members: Sequence[Path], out: Path, card: dict) -> dict:
-    """Write the average of the cross-encoders in the `members` folders to `out` (model, the first member's
-    tokenizer, card.json: `card`, the members' own cards, max_length and sha256); return the card."""
+    """Write the average of the cross-encoders in the `members` folders to `out`, a folder of its own (model, the
+    members' tokenizer, card.json: `card`, the members' own cards, max_length and sha256); return the card.
+    Raises ValueError for members that cannot be averaged or an `out` that is one of them."""
+    if out.resolve() in {folder.resolve() for folder in members}:
+        raise ValueError(f"{out} is a member: write the soup to another folder")
     cards = [json.loads((folder / "card.json").read_text(encoding="utf-8")) for folder in members]
     for folder, member in zip(members, cards, strict=True):
         if hashlib.sha256((folder / MODEL_FILE).read_bytes()).hexdigest() != member["sha256"]:
             raise ValueError(f"{folder / MODEL_FILE} does not match the sha256 of its card.json")
     if len({c["max_length"] for c in cards}) != 1:
         raise ValueError("the members read windows of different lengths")
+    if len({(folder / "tokenizer.json").read_bytes() for folder in members}) != 1:
+        raise ValueError("the members read with different tokenizers")
     graphs = [onnx.load(str(folder / MODEL_FILE)) for folder in members]
+    if len({_architecture(graph) for graph in graphs}) != 1:
+        raise ValueError("the members are not one architecture (other operators or weight shapes)")
     tensors = [{t.name: numpy_helper.to_array(t) for t in graph.graph.initializer} for graph in graphs]
-    if any(t.keys() != tensors[0].keys() for t in tensors):
-        raise ValueError("the members are not one architecture")
     averaged = _averaged(tensors)
     graph = graphs[0]
     for tensor in graph.graph.initializer:
@@ -56,6 +61,15 @@ def soup(members: Sequence[Path], out: Path, card: dict) -> dict:
     }
     (out / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return card
+
+
+def _architecture(graph: onnx.ModelProto) -> tuple:
+    """What must match for weights to be averaged name by name: the operators and their inputs, in order, and
+    each weight's name, shape and type (the exporter numbers unnamed weights: the same name must be the same
+    layer)."""
+    nodes = tuple((node.op_type, tuple(node.input)) for node in graph.graph.node)
+    weights = tuple((t.name, tuple(t.dims), t.data_type) for t in graph.graph.initializer)
+    return nodes, weights
 
 
 def _averaged(tensors: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
